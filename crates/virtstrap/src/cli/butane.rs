@@ -1,0 +1,163 @@
+//! `virtstrap butane`: the `butane` command, flag for flag.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use virtstrap_butane::{translate, Options};
+
+use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+
+/// Translate a Butane config (YAML) into an Ignition config (JSON).
+///
+/// Reads INPUT, or standard input when it is absent, and writes the
+/// Ignition JSON to standard output (or --output). Warnings and errors go
+/// to standard error with the file, line, column and key path; unknown keys
+/// are warnings unless --strict. Exit status: 0 translated, 1 the config is
+/// invalid or a file could not be read or written.
+///
+/// Examples:
+///   virtstrap butane --pretty node.bu > node.ign
+///   virtstrap butane -d files/ -o node.ign node.bu
+///   virtstrap butane --check --strict node.bu
+#[derive(Debug, Parser)]
+#[command(name = "butane", version, verbatim_doc_comment)]
+pub struct Args {
+    /// Butane config to read (default: standard input)
+    pub input: Option<PathBuf>,
+    /// Write formatted (indented) JSON
+    #[arg(short, long)]
+    pub pretty: bool,
+    /// Fail on any warning
+    #[arg(short, long)]
+    pub strict: bool,
+    /// Allow embedding local files from this directory
+    #[arg(short = 'd', long, value_name = "DIR")]
+    pub files_dir: Option<PathBuf>,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Check the config without producing output
+    #[arg(short, long)]
+    pub check: bool,
+    /// Never wrap in a MachineConfig; force Ignition output (accepted for
+    /// compatibility: this tool always writes Ignition)
+    #[arg(short, long)]
+    pub raw: bool,
+    /// Print errors one per line (`error at $.path, line L col C: ...`)
+    /// instead of with the source line and a caret
+    #[arg(long)]
+    pub raw_errors: bool,
+    /// Colour the report: auto, always or never
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: String,
+}
+
+/// Entry point when the binary is invoked as `butane`.
+pub fn run_as_butane(argv: Vec<OsString>) -> ExitCode {
+    match Args::try_parse_from(argv) {
+        Ok(args) => run(&args),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 })
+        }
+    }
+}
+
+/// Run the command.
+pub fn run(args: &Args) -> ExitCode {
+    let (name, input) = match read_input(args) {
+        Ok(v) => v,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let opts = Options {
+        files_dir: args.files_dir.clone(),
+        no_auto_compression: false,
+    };
+    let color = match args.color.as_str() {
+        "always" | "yes" => true,
+        "never" | "no" => false,
+        _ => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    };
+    let source = String::from_utf8_lossy(&input);
+    let render = |r: &virtstrap_butane::Report| {
+        if args.raw_errors {
+            r.raw()
+        } else {
+            r.pretty(&name, &source, color)
+        }
+    };
+    match translate(&input, &opts) {
+        Err(e) => {
+            eprint!("{}", render(&e.report));
+            eprintln!("Error translating config: {}", e.summary);
+            ExitCode::from(EXIT_FAILED)
+        }
+        Ok(t) => {
+            eprint!("{}", render(&t.report));
+            if args.strict && !t.report.entries.is_empty() {
+                eprintln!("Config produced warnings and --strict was specified");
+                return ExitCode::from(EXIT_FAILED);
+            }
+            if args.check {
+                return ExitCode::SUCCESS;
+            }
+            let mut json = t.to_json(args.pretty);
+            json.push('\n');
+            match write_output(args, json.as_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
+    }
+}
+
+fn read_input(args: &Args) -> Result<(String, Vec<u8>), String> {
+    match &args.input {
+        Some(p) => std::fs::read(p)
+            .map(|b| (p.display().to_string(), b))
+            .map_err(|e| format!("failed to open {}: {e}", p.display())),
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("failed to read <stdin>: {e}"))?;
+            Ok(("<stdin>".into(), buf))
+        }
+    }
+}
+
+/// Ignition configs hold password hashes and keys: write the file readable
+/// by its owner only, replacing it atomically.
+fn write_output(args: &Args, data: &[u8]) -> Result<(), String> {
+    let Some(path) = &args.output else {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(data)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("failed to write config to stdout: {e}"));
+    };
+    write_private(path, data).map_err(|e| format!("failed to write config to {}: {e}", path.display()))
+}
+
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    let written = f.write_all(data).and_then(|()| f.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
