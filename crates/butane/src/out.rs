@@ -111,14 +111,17 @@ impl Out {
         }
     }
 
-    /// The list member `key`, created empty when absent.
+    /// The list member `key`, created empty when absent (or replacing a
+    /// non-list value).
     pub fn list_mut(&mut self, key: &str, src: &Src) -> &mut Vec<Out> {
-        if self.get(key).is_none() {
+        if !matches!(self.get(key).map(|o| &o.val), Some(Val::List(_))) {
             self.set(key, Out::new(Val::List(Vec::new()), src.clone()));
         }
-        match self.get_mut(key).map(|o| &mut o.val) {
-            Some(Val::List(v)) => v,
-            _ => unreachable_list(),
+        match self.get_mut(key) {
+            Some(Out {
+                val: Val::List(v), ..
+            }) => v,
+            _ => unreachable!("member {key} was just set to a list"),
         }
     }
 
@@ -149,12 +152,6 @@ impl Out {
         write_val(&mut out, self, pretty, 0);
         out
     }
-}
-
-fn unreachable_list() -> &'static mut Vec<Out> {
-    // A member set to a list a line above cannot be anything else; keep a
-    // panic-free fallback for the type checker.
-    Box::leak(Box::default())
 }
 
 fn newline(out: &mut String, pretty: bool, depth: usize) {

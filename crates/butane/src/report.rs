@@ -157,7 +157,8 @@ impl Report {
     /// The default rendering: each entry with its source lines and a caret
     /// under the offending token, as the real Butane prints it.
     pub fn pretty(&self, file_name: &str, source: &str, color: bool) -> String {
-        let lines: Vec<&str> = source.split('\n').collect();
+        let redacted: Vec<String> = source.split('\n').map(redact).collect();
+        let lines: Vec<&str> = redacted.iter().map(String::as_str).collect();
         let blocks: Vec<String> = self
             .entries
             .iter()
@@ -165,6 +166,21 @@ impl Report {
             .collect();
         blocks.join("\n")
     }
+}
+
+/// Secrets never reach a terminal or a CI log: a quoted source line that
+/// sets a password hash shows `<redacted>` in place of the value.
+fn redact(line: &str) -> String {
+    let body = line.trim_start().trim_start_matches("- ").trim_start();
+    for key in ["password_hash:", "passwordHash\":"] {
+        if let Some(rest) = body.strip_prefix(key) {
+            if !rest.trim().is_empty() {
+                let keep = line.len() - rest.len();
+                return format!("{} <redacted>", &line[..keep]);
+            }
+        }
+    }
+    line.to_string()
 }
 
 const RED: &str = "\x1b[1;31m";
@@ -222,6 +238,16 @@ fn pretty_entry(e: &Entry, file_name: &str, lines: &[&str], color: bool) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_hashes_are_redacted_in_context_lines() {
+        let src = "passwd:\n  users:\n    - name: core\n      password_hash: $6$secret\n      bogus: 1\n";
+        let mut r = Report::default();
+        r.warn(KeyPath::root(), Some(Mark { line: 5, col: 7 }), "unused key bogus");
+        let text = r.pretty("x.bu", src, false);
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("password_hash: <redacted>"), "{text}");
+    }
 
     #[test]
     fn pretty_matches_butane_layout() {

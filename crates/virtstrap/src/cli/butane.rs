@@ -10,7 +10,7 @@ use virtstrap_butane::{translate, Options};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 
-/// Translate a Butane config (YAML) into an Ignition config (JSON).
+/// Translate Butane YAML to Ignition JSON (a drop-in for `butane`)
 ///
 /// Reads INPUT, or standard input when it is absent, and writes the
 /// Ignition JSON to standard output (or --output). Warnings and errors go
@@ -23,7 +23,7 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 ///   virtstrap butane -d files/ -o node.ign node.bu
 ///   virtstrap butane --check --strict node.bu
 #[derive(Debug, Parser)]
-#[command(name = "butane", version, verbatim_doc_comment)]
+#[command(name = "butane", version, verbatim_doc_comment, max_term_width = 80)]
 pub struct Args {
     /// Butane config to read (default: standard input)
     pub input: Option<PathBuf>,

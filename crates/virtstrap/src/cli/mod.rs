@@ -16,7 +16,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Kubernetes-ready VM clusters on libvirt hosts, from one YAML file.
 #[derive(Debug, Parser)]
-#[command(name = "virtstrap", version, about, long_about = None)]
+#[command(name = "virtstrap", version, about, long_about = None, max_term_width = 80)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,7 +24,6 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Translate Butane YAML to Ignition JSON (drop-in for `butane`).
     Butane(butane::Args),
 }
 
