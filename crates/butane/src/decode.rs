@@ -159,11 +159,16 @@ impl Decoder<'_> {
             }
             return obj;
         };
-        for (key, value) in entries {
-            let name = match &key.kind {
-                NodeKind::Scalar { value, .. } => value.as_str(),
-                _ => "(non-scalar key)",
+        for (key, value) in with_merged_keys(entries).iter() {
+            let NodeKind::Scalar { value: name, .. } = &key.kind else {
+                self.report.error(
+                    path.clone(),
+                    Some(key.mark),
+                    "mapping keys must be strings, not lists or mappings",
+                );
+                continue;
             };
+            let name = name.as_str();
             let Some(field) = def.field(name, self.spec) else {
                 self.unused(def, name, &path, key.mark);
                 continue;
@@ -207,6 +212,22 @@ impl Decoder<'_> {
 
     fn string(&mut self, node: &Node, path: &KeyPath) -> Option<String> {
         match &node.kind {
+            NodeKind::Scalar {
+                value,
+                tag: Some(tag),
+                ..
+            } if tag == "!!binary" => {
+                use base64::Engine;
+                let compact: String = value.split_whitespace().collect();
+                match base64::engine::general_purpose::STANDARD.decode(compact) {
+                    Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+                    Err(_) => {
+                        let msg = "!!binary value contains invalid base64 data";
+                        self.report.error(path.clone(), Some(node.mark), msg);
+                        None
+                    }
+                }
+            }
             NodeKind::Scalar { value, .. } => Some(value.clone()),
             _ => {
                 self.type_error(node, path, "a string");
@@ -260,9 +281,11 @@ impl Decoder<'_> {
         };
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
+            // yaml.v3 drops null items from a list
             if is_null(item) {
-                out.push((String::new(), item.mark));
-            } else if let Some(s) = self.string(item, &path.index(i)) {
+                continue;
+            }
+            if let Some(s) = self.string(item, &path.index(i)) {
                 out.push((s, item.mark));
             }
         }
@@ -274,9 +297,11 @@ impl Decoder<'_> {
             self.type_error(node, path, "a list");
             return None;
         };
+        // yaml.v3 drops null items; indexes stay those of the source
         let objs = items
             .iter()
             .enumerate()
+            .filter(|(_, item)| !is_null(item))
             .map(|(i, item)| self.object(item, def, path.index(i)))
             .collect();
         Some(objs)
@@ -294,6 +319,47 @@ impl Decoder<'_> {
             Some(node.mark),
             format!("cannot unmarshal {found} into {want}"),
         );
+    }
+}
+
+/// A mapping's entries with YAML merge keys (`<<: *anchor`, or a list of
+/// anchors) expanded as yaml.v3 does: merged keys fill in what the mapping
+/// does not set itself, and carry the position of the `<<` key. The `<<`
+/// entry itself stays (Butane reports it as an unused key).
+fn with_merged_keys(entries: &[(Node, Node)]) -> std::borrow::Cow<'_, [(Node, Node)]> {
+    let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar { value, plain: true, .. } if value == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return std::borrow::Cow::Borrowed(entries);
+    }
+    let mut out: Vec<(Node, Node)> = entries.to_vec();
+    for (key, value) in entries.iter().filter(|(k, _)| is_merge(k)) {
+        let sources: Vec<&Node> = match &value.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![value],
+        };
+        for source in sources {
+            let NodeKind::Map(merged) = &source.kind else {
+                continue;
+            };
+            for (mk, mv) in merged {
+                let taken = out.iter().any(|(k, _)| same_scalar(k, mk));
+                if !taken {
+                    let mut mk = mk.clone();
+                    let mut mv = mv.clone();
+                    mk.mark = key.mark;
+                    mv.mark = key.mark;
+                    out.push((mk, mv));
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn same_scalar(a: &Node, b: &Node) -> bool {
+    match (&a.kind, &b.kind) {
+        (NodeKind::Scalar { value: x, .. }, NodeKind::Scalar { value: y, .. }) => x == y,
+        _ => false,
     }
 }
 

@@ -207,6 +207,14 @@ fn select_spec(root: &Node, report: &mut Report) -> Option<Spec> {
         );
         return None;
     }
+    if variant == "rhcos" {
+        report.error(
+            KeyPath::root().key("variant"),
+            Some(vmark),
+            "rhcos variant has been removed; use openshift variant instead: https://coreos.github.io/butane/upgrading-openshift/",
+        );
+        return None;
+    }
     let spec = spec_of(variant, version);
     if spec.is_none() {
         let known: Vec<String> = SUPPORTED

@@ -164,7 +164,7 @@ impl Ctx<'_> {
         };
         if let Some((bytes, key)) = contents {
             if obj.path.starts_with_keys(&["ignition", "config"]) {
-                self.check_embedded_config(&bytes, &obj.path_of(key), obj.mark_of(key));
+                self.check_embedded_config(&bytes, obj, key);
             }
             let d = dataurl::make(&bytes, compression.as_deref(), !self.opts.no_auto_compression);
             if let Some(c) = d.compression {
@@ -196,15 +196,16 @@ impl Ctx<'_> {
 
     /// A config embedded in `ignition.config`: must be JSON of a known
     /// Ignition version (warn and skip checks otherwise, as Butane does).
-    fn check_embedded_config(&mut self, bytes: &[u8], path: &KeyPath, mark: Mark) {
+    fn check_embedded_config(&mut self, bytes: &[u8], obj: &Obj, key: &str) {
+        let (path, mark) = (obj.path_of(key), obj.mark_of(key));
         match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Err(e) => self.report.error(path.clone(), Some(mark), format!("embedded Ignition config is not valid JSON: {e}")),
+            Err(e) => self.report.error(path, Some(mark), format!("config is not valid: {e}")),
             Ok(v) => {
                 let version = v.get("ignition").and_then(|i| i.get("version")).and_then(|s| s.as_str());
                 if version.is_none_or(|v| !KNOWN_IGNITION.contains(&v)) {
                     self.report.warn(
-                        path.clone(),
-                        Some(mark),
+                        obj.path_of("version"),
+                        Some(obj.mark),
                         "skipping validation for the merge/replace ignition config due to an unkown version",
                     );
                 }
