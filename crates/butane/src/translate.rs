@@ -272,7 +272,10 @@ impl Ctx<'_> {
         match std::fs::read(&full) {
             Ok(b) => Some(b),
             Err(e) => {
-                let msg = format!("open {}: {}", full.display(), io_reason(&e));
+                // name the file as given (Go's filepath.Join of dir and path)
+                let dir = self.opts.files_dir.as_deref().unwrap_or(Path::new("."));
+                let shown = clean(&dir.join(rel.trim_start_matches('/')));
+                let msg = format!("open {}: {}", shown.display(), io_reason(&e));
                 self.report.error(path.clone(), Some(mark), msg);
                 None
             }
