@@ -128,7 +128,7 @@ impl Obj {
 pub fn decode_root(node: &Node, root: &'static StructDef, spec: Spec, report: &mut Report) -> Obj {
     let mut d = Decoder { spec, report };
     match &node.kind {
-        NodeKind::Map(_) => d.object(node, root, KeyPath::root()),
+        NodeKind::Map(_) => d.object(node, root, &KeyPath::root()),
         _ => {
             d.type_error(node, &KeyPath::root(), "a mapping of Butane fields");
             empty(root, KeyPath::root(), node.mark)
@@ -151,11 +151,11 @@ struct Decoder<'r> {
 }
 
 impl Decoder<'_> {
-    fn object(&mut self, node: &Node, def: &'static StructDef, path: KeyPath) -> Obj {
+    fn object(&mut self, node: &Node, def: &'static StructDef, path: &KeyPath) -> Obj {
         let mut obj = empty(def, path.clone(), node.mark);
         let NodeKind::Map(entries) = &node.kind else {
             if !is_null(node) {
-                self.type_error(node, &path, "a mapping");
+                self.type_error(node, path, "a mapping");
             }
             return obj;
         };
@@ -170,7 +170,7 @@ impl Decoder<'_> {
             };
             let name = name.as_str();
             let Some(field) = def.field(name, self.spec) else {
-                self.unused(def, name, &path, key.mark);
+                self.unused(def, name, path, key.mark);
                 continue;
             };
             let fpath = path.key(name);
@@ -205,7 +205,7 @@ impl Decoder<'_> {
             Ty::Int => self.int(node, path).map(Value::Int),
             Ty::Bool => self.boolean(node, path).map(Value::Bool),
             Ty::StrList => self.str_list(node, path).map(Value::StrList),
-            Ty::Struct(def) => Some(Value::Obj(self.object(node, def, path.clone()))),
+            Ty::Struct(def) => Some(Value::Obj(self.object(node, def, path))),
             Ty::List(def) => self.obj_list(node, def, path).map(Value::List),
         }
     }
@@ -302,7 +302,7 @@ impl Decoder<'_> {
             .iter()
             .enumerate()
             .filter(|(_, item)| !is_null(item))
-            .map(|(i, item)| self.object(item, def, path.index(i)))
+            .map(|(i, item)| self.object(item, def, &path.index(i)))
             .collect();
         Some(objs)
     }

@@ -92,8 +92,10 @@ impl Ctx<'_> {
         let mut raids = Vec::new();
         if !mirror.is_empty() {
             let msrc = Src::new(bd.path.key("mirror"), Some(bd.mark_of("mirror")));
+            let devices = bd.obj("mirror").map_or(&[][..], |m| m.strs("devices"));
             for (i, device) in mirror.iter().enumerate() {
                 let n = i + 1;
+                let dsrc = Src::new(bd.path.key("mirror").key("devices").index(i), devices.get(i).map(|d| d.1));
                 let part = |label: String, size: i64, guid: &str| {
                     Obj2::new(&msrc).s("label", &label).i("sizeMiB", size).s("typeGuid", guid).0
                 };
@@ -114,7 +116,7 @@ impl Ctx<'_> {
                 parts.push(Obj2::new(&msrc).s("label", &format!("root-{n}")).0);
                 disks.push(
                     Obj2::new(&msrc)
-                        .s("device", device)
+                        .o("device", Out::str(*device, dsrc))
                         .o("partitions", list(parts, &msrc))
                         .b("wipeTable", true)
                         .0,

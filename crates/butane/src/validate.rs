@@ -46,18 +46,14 @@ impl Checker<'_> {
     fn check_obj(&mut self, o: &Obj) {
         match o.def.name {
             "Resource" => self.resource(o),
-            "FileContents" => {
-                if o.str("inline").is_some() && o.str("source").is_some() {
-                    self.err(o, "inline", "only one of the following can be set: inline, source");
-                }
+            "FileContents" if o.str("inline").is_some() && o.str("source").is_some() => {
+                self.err(o, "inline", "only one of the following can be set: inline, source");
             }
             "Filesystem" => self.filesystem(o),
             "File" => self.mode(o, false),
             "Directory" => self.mode(o, true),
-            "Tree" => {
-                if o.str("local").unwrap_or_default().is_empty() {
-                    self.report.error(o.path.clone(), Some(o.mark), "local is required");
-                }
+            "Tree" if o.str("local").unwrap_or_default().is_empty() => {
+                self.report.error(o.path.clone(), Some(o.mark), "local is required");
             }
             "Unit" | "Dropin" => self.two_sources(o),
             "Quadlet" => self.quadlet(o),

@@ -1,0 +1,560 @@
+//! The parts of Go's `net/url.Parse` that Ignition's URL checks depend on:
+//! whether a string parses at all, its scheme, its opaque part and its
+//! query. Every parse failure maps to one Ignition message, so only the
+//! accept/reject decision has to match Go, not Go's error texts.
+
+/// A parsed URL: what Ignition's checks look at.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Url {
+    /// Lower-cased scheme, empty when there is none.
+    pub scheme: String,
+    /// The opaque part (`aws:s3:::b/k` of `arn:aws:s3:::b/k`).
+    pub opaque: String,
+    /// The raw query, without `?`.
+    pub query: String,
+}
+
+impl Url {
+    /// The values of query parameter `key`, `None` when it is absent
+    /// (Go's `u.Query()[key]`).
+    pub fn query_values(&self, key: &str) -> Option<Vec<String>> {
+        let mut found: Option<Vec<String>> = None;
+        for part in self.query.split('&') {
+            if part.is_empty() || part.contains(';') {
+                continue;
+            }
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let (Some(k), Some(v)) = (query_unescape(k), query_unescape(v)) else {
+                continue;
+            };
+            if k == key {
+                found.get_or_insert_with(Vec::new).push(v);
+            }
+        }
+        found
+    }
+}
+
+fn unhex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+fn query_unescape(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hi = b.get(i + 1).copied().and_then(unhex)?;
+                let lo = b.get(i + 2).copied().and_then(unhex)?;
+                out.push(hi * 16 + lo);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Path,
+    Host,
+    Zone,
+    Userinfo,
+    Fragment,
+}
+
+/// Go's `shouldEscape`, for the modes `unescape` consults.
+fn should_escape(c: u8, mode: Mode) -> bool {
+    if c.is_ascii_alphanumeric() {
+        return false;
+    }
+    if matches!(mode, Mode::Host | Mode::Zone)
+        && matches!(
+            c,
+            b'!' | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'['
+                | b']'
+                | b'<'
+                | b'>'
+                | b'"'
+        )
+    {
+        return false;
+    }
+    match c {
+        b'-' | b'_' | b'.' | b'~' => false,
+        b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'?' | b'@' => match mode {
+            Mode::Path => c == b'?',
+            Mode::Userinfo => matches!(c, b'@' | b'/' | b'?' | b':'),
+            Mode::Fragment => false,
+            _ => true,
+        },
+        _ => {
+            if mode == Mode::Fragment {
+                return !matches!(c, b'!' | b'(' | b')' | b'*');
+            }
+            true
+        }
+    }
+}
+
+/// Go's `unescape` as a validity check.
+fn unescape_ok(s: &str, mode: Mode) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let (Some(h), Some(l)) = (
+                    b.get(i + 1).copied().and_then(unhex),
+                    b.get(i + 2).copied().and_then(unhex),
+                ) else {
+                    return false;
+                };
+                if mode == Mode::Host && h * 16 + l < 0x80 {
+                    return false;
+                }
+                if mode == Mode::Zone {
+                    let v = h * 16 + l;
+                    if v != b' ' && should_escape(v, Mode::Host) && &s[i..i + 3] != "%25" {
+                        return false;
+                    }
+                }
+                i += 3;
+            }
+            c => {
+                if matches!(mode, Mode::Host | Mode::Zone) && c < 0x80 && should_escape(c, mode) {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+    }
+    true
+}
+
+fn valid_port(port: &str) -> bool {
+    port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn valid_userinfo(s: &str) -> bool {
+    s.bytes().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b':'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+                    | b'@'
+            )
+    })
+}
+
+fn host_ok(host: &str) -> bool {
+    if host.starts_with('[') {
+        let Some(end) = host.rfind(']') else {
+            return false;
+        };
+        let colon_port = &host[end + 1..];
+        if !valid_port(colon_port) {
+            return false;
+        }
+        let inner = &host[..=end];
+        if let Some(zone) = inner.find("%25") {
+            return unescape_ok(&inner[..zone], Mode::Host)
+                && unescape_ok(&inner[zone..end], Mode::Zone);
+        }
+        return unescape_ok(inner, Mode::Host);
+    }
+    if let Some(i) = host.rfind(':') {
+        if !valid_port(&host[i..]) {
+            return false;
+        }
+    }
+    unescape_ok(host, Mode::Host)
+}
+
+fn authority_ok(auth: &str) -> bool {
+    let (userinfo, host) = match auth.rfind('@') {
+        Some(i) => (Some(&auth[..i]), &auth[i + 1..]),
+        None => (None, auth),
+    };
+    if !host_ok(host) {
+        return false;
+    }
+    match userinfo {
+        None => true,
+        Some(u) => {
+            if !valid_userinfo(u) {
+                return false;
+            }
+            match u.split_once(':') {
+                None => unescape_ok(u, Mode::Userinfo),
+                Some((n, p)) => unescape_ok(n, Mode::Userinfo) && unescape_ok(p, Mode::Userinfo),
+            }
+        }
+    }
+}
+
+/// Go's `url.Parse`: `None` where Go returns an error.
+pub fn parse(raw: &str) -> Option<Url> {
+    let (rest, frag) = match raw.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (raw, None),
+    };
+    if rest.bytes().any(|c| c < 0x20 || c == 0x7f) {
+        return None;
+    }
+    if let Some(f) = frag {
+        if !unescape_ok(f, Mode::Fragment) {
+            return None;
+        }
+    }
+    let mut url = Url::default();
+    if rest == "*" {
+        return Some(url);
+    }
+    // getScheme
+    let mut rest = rest;
+    for (i, c) in rest.bytes().enumerate() {
+        if c.is_ascii_alphabetic() {
+            continue;
+        }
+        if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') {
+            if i == 0 {
+                break;
+            }
+            continue;
+        }
+        if c == b':' {
+            if i == 0 {
+                return None;
+            }
+            url.scheme = rest[..i].to_ascii_lowercase();
+            rest = &rest[i + 1..];
+        }
+        break;
+    }
+    if let Some((r, q)) = rest.split_once('?') {
+        url.query = q.to_string();
+        rest = r;
+    }
+    if !rest.starts_with('/') {
+        if !url.scheme.is_empty() {
+            url.opaque = rest.to_string();
+            return Some(url);
+        }
+        let seg = rest.split('/').next().unwrap_or_default();
+        if seg.contains(':') {
+            return None;
+        }
+    }
+    if (!url.scheme.is_empty() || !rest.starts_with("///")) && rest.starts_with("//") {
+        let after = &rest[2..];
+        let (auth, path) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, ""),
+        };
+        if !authority_ok(auth) {
+            return None;
+        }
+        rest = path;
+    }
+    if !unescape_ok(rest, Mode::Path) {
+        return None;
+    }
+    Some(url)
+}
+
+/// The error `dataurl.DecodeString` gives for `s`, from its lexer (the
+/// data's escapes and base64 are not decoded here).
+pub fn data_url_error(s: &str) -> Option<String> {
+    let Some(rest) = s.strip_prefix("data:") else {
+        return Some("missing data prefix".into());
+    };
+    let chars: Vec<char> = rest.chars().collect();
+    let token = |c: char| {
+        c.is_ascii()
+            && !c.is_ascii_control()
+            && !c.is_whitespace()
+            && !"()<>@,;:\\\"/[]?=".contains(c)
+    };
+    let err = |m: &str| Some(m.to_string());
+    let mut i = 0;
+    let at = |i: usize| chars.get(i).copied();
+    let mut base64 = false;
+    // After the prefix: media type, parameters or the comma.
+    match at(i) {
+        Some(';') | Some(',') => {}
+        None => return err("missing comma before data"),
+        Some(c) if token(c) => {
+            let start = i;
+            let x_token = (c == 'x' || c == 'X') && at(i + 1) == Some('-');
+            i += if x_token { 2 } else { 1 };
+            loop {
+                match at(i) {
+                    Some('/') => break,
+                    None => return err("missing media type slash"),
+                    Some(c) if token(c) => i += 1,
+                    Some(_) => return err("invalid character for media type"),
+                }
+            }
+            if !x_token {
+                let t: String = chars[start..i].iter().collect();
+                let known = [
+                    "text",
+                    "image",
+                    "audio",
+                    "video",
+                    "application",
+                    "message",
+                    "multipart",
+                ];
+                if !known.iter().any(|k| t.starts_with(k)) {
+                    return err("invalid media type");
+                }
+            }
+            i += 1;
+            loop {
+                match at(i) {
+                    Some(';') | Some(',') => break,
+                    None => return err("incomplete media type"),
+                    Some(c) if token(c) => i += 1,
+                    Some(_) => return err("invalid character for media subtype"),
+                }
+            }
+        }
+        Some(_) => return err("invalid character after data prefix"),
+    }
+    // Parameters.
+    while at(i) == Some(';') {
+        i += 1;
+        let start = i;
+        match at(i) {
+            None | Some('=') | Some(',') => return err("unterminated parameter sequence"),
+            Some(c) if token(c) => {}
+            Some(_) => return err("invalid character for parameter attribute"),
+        }
+        loop {
+            match at(i) {
+                Some('=') => break,
+                Some(',') => {
+                    let v: String = chars[start..i].iter().collect();
+                    if v != "base64" {
+                        return Some(format!("expected base64, got {v}"));
+                    }
+                    base64 = true;
+                    break;
+                }
+                None => return err("unterminated parameter sequence"),
+                Some(c) if token(c) => i += 1,
+                Some(_) => return err("invalid character for parameter attribute"),
+            }
+        }
+        if at(i) == Some(',') {
+            break;
+        }
+        i += 1;
+        match at(i) {
+            Some('"') => {
+                i += 1;
+                loop {
+                    match at(i) {
+                        None => return err("unclosed quoted string"),
+                        Some('\\') => match at(i + 1) {
+                            None => return err("unclosed quoted string"),
+                            Some(c) if c.is_ascii() => i += 2,
+                            Some(_) => return err("invalid escaped character"),
+                        },
+                        Some('"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(c) if c.is_ascii() => i += 1,
+                        Some(_) => return err("invalid character for parameter value"),
+                    }
+                }
+            }
+            None => return err("missing comma before data"),
+            Some(c) if token(c) => {
+                let start = i;
+                loop {
+                    i += 1;
+                    match at(i) {
+                        Some(';') | Some(',') => break,
+                        None => return err("missing comma before data"),
+                        Some(c) if token(c) => {}
+                        Some(_) => return err("invalid character for parameter value"),
+                    }
+                }
+                let v: String = chars[start..i].iter().collect();
+                if let Some(e) = rfc2396_error(&v) {
+                    return Some(e);
+                }
+            }
+            Some(_) => return err("invalid character for parameter value"),
+        }
+        match at(i) {
+            Some(';') | Some(',') => {}
+            None => return err("missing comma before data"),
+            Some(_) => return err("expected semicolon or comma"),
+        }
+    }
+    if at(i) != Some(',') {
+        return match at(i) {
+            None => err("missing comma before data"),
+            Some(_) => err("expected semicolon or comma"),
+        };
+    }
+    let data_ok = |c: &char| {
+        let c = *c;
+        if base64 {
+            c.is_ascii_alphanumeric() || "+/=\n".contains(c)
+        } else {
+            c.is_ascii() && !c.is_ascii_control() && !" <>#\"{}|\\^[]`".contains(c)
+        }
+    };
+    if !chars[i + 1..].iter().all(data_ok) {
+        return err("invalid data character");
+    }
+    let data: String = chars[i + 1..].iter().collect();
+    if base64 {
+        base64_error(data.as_bytes())
+    } else {
+        rfc2396_error(&data)
+    }
+}
+
+/// The dataurl package's `Unescape` errors.
+fn rfc2396_error(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            for k in 1..=2 {
+                match b.get(i + k) {
+                    None => return Some("rfc2396: unexpected end of unescape sequence".into()),
+                    Some(c) if !c.is_ascii_hexdigit() => {
+                        return Some("rfc2396: invalid char 0x25 in unescape sequence".into())
+                    }
+                    Some(_) => {}
+                }
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Go's `base64.StdEncoding.DecodeString` error, if any.
+fn base64_error(src: &[u8]) -> Option<String> {
+    let corrupt = |at: usize| Some(format!("illegal base64 data at input byte {at}"));
+    let valid = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+    let nl = |c: u8| c == b'\n' || c == b'\r';
+    let mut si = 0;
+    loop {
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                return match j {
+                    0 => None,
+                    _ => corrupt(si - j),
+                };
+            }
+            let c = src[si];
+            si += 1;
+            if valid(c) {
+                j += 1;
+                continue;
+            }
+            if nl(c) {
+                continue;
+            }
+            if c != b'=' {
+                return corrupt(si - 1);
+            }
+            match j {
+                0 | 1 => return corrupt(si - 1),
+                2 => {
+                    while si < src.len() && nl(src[si]) {
+                        si += 1;
+                    }
+                    if si == src.len() {
+                        return corrupt(src.len());
+                    }
+                    if src[si] != b'=' {
+                        return corrupt(si - 1);
+                    }
+                    si += 1;
+                }
+                _ => {}
+            }
+            while si < src.len() && nl(src[si]) {
+                si += 1;
+            }
+            return if si < src.len() { corrupt(si) } else { None };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_parse_decisions() {
+        assert_eq!(
+            parse("https://example.com/x").map(|u| u.scheme),
+            Some("https".into())
+        );
+        assert_eq!(parse("HTTP://a").map(|u| u.scheme), Some("http".into()));
+        assert!(parse("://x").is_none());
+        assert!(parse("http://a:b/").is_none());
+        assert!(parse("http://a/%zz").is_none());
+        assert!(parse("a:b/c").is_some_and(|u| u.scheme == "a"));
+        assert!(parse("foo/a:b").is_some());
+        assert!(parse("1a:b").is_none());
+        assert!(parse("http://a b/").is_none());
+        let u = parse("arn:aws:s3:::b/k?versionId=").expect("parses");
+        assert_eq!(u.opaque, "aws:s3:::b/k");
+        assert_eq!(u.query_values("versionId"), Some(vec![String::new()]));
+    }
+}
