@@ -5,11 +5,10 @@
 //! data; only when the user did not set `compression` already). Ties keep
 //! the earlier encoding. See Butane's `base/util/url.go`.
 
-use std::io::Write;
+use std::cell::RefCell;
 
 use base64::Engine;
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
+use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 /// The URL and the `compression` value the resource must carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +33,10 @@ pub fn make(contents: &[u8], current: Option<&str>, allow_gzip: bool) -> DataUrl
     } else {
         format!(",{escaped}")
     };
-    if !user_compressed && allow_gzip {
+    // 18 bytes of gzip framing plus at least 2 of deflate: below this
+    // length gzip cannot win, so do not try.
+    const MIN_GZIP_URL: usize = 8 + 28 + 4;
+    if !user_compressed && allow_gzip && opaque.len() > MIN_GZIP_URL {
         let gz = gzip(contents);
         let gz64 = base64::engine::general_purpose::STANDARD.encode(gz);
         // ";base64," + data, plus the length of the "gzip" value it costs
@@ -55,13 +57,38 @@ pub fn escaped_url(contents: &[u8]) -> String {
     format!("data:,{}", escape(contents))
 }
 
+thread_local! {
+    // Building a best-compression deflater zeroes large tables; most of a
+    // translation's time went there. One per thread, reset between uses.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::best(), false));
+}
+
+/// Gzip `contents` as Go's `gzip.NewWriterLevel(BestCompression)` frames
+/// it: a 10-byte header (no name, mtime 0, XFL 2, OS 255), raw deflate,
+/// then CRC-32 and length.
 fn gzip(contents: &[u8]) -> Vec<u8> {
-    let mut enc: GzEncoder<Vec<u8>> = GzBuilder::new()
-        .operating_system(255)
-        .write(Vec::with_capacity(contents.len() / 2 + 32), Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(contents);
-    enc.finish().unwrap_or_default()
+    let mut out = Vec::with_capacity(contents.len() / 2 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff]);
+    DEFLATE.with(|d| {
+        let mut d = d.borrow_mut();
+        d.reset();
+        loop {
+            let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+            out.reserve(256.max(contents.len() / 4));
+            let input = contents.get(consumed..).unwrap_or_default();
+            match d.compress_vec(input, &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => {}
+                // compressing into a Vec has no failure mode; stop anyway
+                Err(_) => break,
+            }
+        }
+    });
+    let mut crc = Crc::new();
+    crc.update(contents);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(contents.len() as u32).to_le_bytes());
+    out
 }
 
 /// RFC 2396 escaping as the Go `dataurl` package does it: unreserved
@@ -102,6 +129,19 @@ mod tests {
         let data: Vec<u8> = (0u8..=255).collect();
         let d = make(&data, None, false);
         assert!(d.url.starts_with("data:;base64,"), "{}", d.url);
+    }
+
+    #[test]
+    fn gzip_frames_decode() {
+        use std::io::Read;
+        let data = "some text to compress, some text to compress\n".repeat(50);
+        let gz = gzip(data.as_bytes());
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut back)
+            .expect("valid gzip");
+        assert_eq!(back, data);
+        assert_eq!(gzip(data.as_bytes()), gz, "reset between uses");
     }
 
     #[test]

@@ -238,14 +238,16 @@ impl Decoder<'_> {
 
     fn int(&mut self, node: &Node, path: &KeyPath) -> Option<i64> {
         let parsed = match &node.kind {
-            NodeKind::Scalar { value, plain, tag } => match resolve(value, *plain, tag.as_deref()) {
-                Resolved::Int(i) => i64::try_from(i).ok(),
-                Resolved::Float(f) if f <= i64::MAX as f64 && f >= i64::MIN as f64 => {
-                    // yaml.v3 truncates a float read into an int field
-                    Some(f as i64)
+            NodeKind::Scalar { value, plain, tag } => {
+                match resolve(value, *plain, tag.as_deref()) {
+                    Resolved::Int(i) => i64::try_from(i).ok(),
+                    Resolved::Float(f) if f <= i64::MAX as f64 && f >= i64::MIN as f64 => {
+                        // yaml.v3 truncates a float read into an int field
+                        Some(f as i64)
+                    }
+                    _ => None,
                 }
-                _ => None,
-            },
+            }
             _ => None,
         };
         if parsed.is_none() {
@@ -256,16 +258,18 @@ impl Decoder<'_> {
 
     fn boolean(&mut self, node: &Node, path: &KeyPath) -> Option<bool> {
         let parsed = match &node.kind {
-            NodeKind::Scalar { value, plain, tag } => match resolve(value, *plain, tag.as_deref()) {
-                Resolved::Bool(b) => Some(b),
-                // yaml.v3 accepts YAML 1.1 words for typed booleans
-                Resolved::Str => match value.as_str() {
-                    "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
-                    "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+            NodeKind::Scalar { value, plain, tag } => {
+                match resolve(value, *plain, tag.as_deref()) {
+                    Resolved::Bool(b) => Some(b),
+                    // yaml.v3 accepts YAML 1.1 words for typed booleans
+                    Resolved::Str => match value.as_str() {
+                        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+                        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+                        _ => None,
+                    },
                     _ => None,
-                },
-                _ => None,
-            },
+                }
+            }
             _ => None,
         };
         if parsed.is_none() {
@@ -292,7 +296,12 @@ impl Decoder<'_> {
         Some(out)
     }
 
-    fn obj_list(&mut self, node: &Node, def: &'static StructDef, path: &KeyPath) -> Option<Vec<Obj>> {
+    fn obj_list(
+        &mut self,
+        node: &Node,
+        def: &'static StructDef,
+        path: &KeyPath,
+    ) -> Option<Vec<Obj>> {
         let NodeKind::Seq(items) = &node.kind else {
             self.type_error(node, path, "a list");
             return None;
@@ -309,7 +318,9 @@ impl Decoder<'_> {
 
     fn type_error(&mut self, node: &Node, path: &KeyPath, want: &str) {
         let found = match &node.kind {
-            NodeKind::Scalar { value, plain: true, .. } => format!("`{}`", clip(value)),
+            NodeKind::Scalar {
+                value, plain: true, ..
+            } => format!("`{}`", clip(value)),
             NodeKind::Scalar { value, .. } => format!("the string {:?}", clip(value)),
             NodeKind::Seq(_) => "a list".to_string(),
             NodeKind::Map(_) => "a mapping".to_string(),
@@ -327,7 +338,8 @@ impl Decoder<'_> {
 /// does not set itself, and carry the position of the `<<` key. The `<<`
 /// entry itself stays (Butane reports it as an unused key).
 fn with_merged_keys(entries: &[(Node, Node)]) -> std::borrow::Cow<'_, [(Node, Node)]> {
-    let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar { value, plain: true, .. } if value == "<<");
+    let is_merge =
+        |k: &Node| matches!(&k.kind, NodeKind::Scalar { value, plain: true, .. } if value == "<<");
     if !entries.iter().any(|(k, _)| is_merge(k)) {
         return std::borrow::Cow::Borrowed(entries);
     }

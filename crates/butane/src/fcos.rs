@@ -70,7 +70,9 @@ impl Ctx<'_> {
         let luks = bd.obj("luks");
         let tpm2 = luks.is_some_and(|l| l.is_true("tpm2"));
         let tang = luks.map_or(&[][..], |l| l.list("tang"));
-        let cex = luks.and_then(|l| l.obj("cex")).is_some_and(|c| c.is_true("enabled"));
+        let cex = luks
+            .and_then(|l| l.obj("cex"))
+            .is_some_and(|c| c.is_true("enabled"));
         let want_luks = tpm2 || !tang.is_empty() || cex;
         let mirror: Vec<&str> = bd
             .obj("mirror")
@@ -95,9 +97,16 @@ impl Ctx<'_> {
             let devices = bd.obj("mirror").map_or(&[][..], |m| m.strs("devices"));
             for (i, device) in mirror.iter().enumerate() {
                 let n = i + 1;
-                let dsrc = Src::new(bd.path.key("mirror").key("devices").index(i), devices.get(i).map(|d| d.1));
+                let dsrc = Src::new(
+                    bd.path.key("mirror").key("devices").index(i),
+                    devices.get(i).map(|d| d.1),
+                );
                 let part = |label: String, size: i64, guid: &str| {
-                    Obj2::new(&msrc).s("label", &label).i("sizeMiB", size).s("typeGuid", guid).0
+                    Obj2::new(&msrc)
+                        .s("label", &label)
+                        .i("sizeMiB", size)
+                        .s("typeGuid", guid)
+                        .0
                 };
                 let mut parts = Vec::new();
                 parts.push(if bios {
@@ -112,7 +121,12 @@ impl Ctx<'_> {
                 } else {
                     part(format!("reserved-{n}"), 1, RESERVED_GUID)
                 });
-                parts.push(Obj2::new(&msrc).s("label", &format!("boot-{n}")).i("sizeMiB", 384).0);
+                parts.push(
+                    Obj2::new(&msrc)
+                        .s("label", &format!("boot-{n}"))
+                        .i("sizeMiB", 384)
+                        .0,
+                );
                 parts.push(Obj2::new(&msrc).s("label", &format!("root-{n}")).0);
                 disks.push(
                     Obj2::new(&msrc)
@@ -147,7 +161,13 @@ impl Ctx<'_> {
                     .o("options", options)
                     .0,
             );
-            raids.push(Obj2::new(&msrc).o("devices", devs("root")).s("level", "raid1").s("name", "md-root").0);
+            raids.push(
+                Obj2::new(&msrc)
+                    .o("devices", devs("root"))
+                    .s("level", "raid1")
+                    .s("name", "md-root")
+                    .0,
+            );
             filesystems.push(
                 Obj2::new(&msrc)
                     .s("device", "/dev/md/md-boot")
@@ -189,9 +209,19 @@ impl Ctx<'_> {
             if let Some(d) = l.bool("discard") {
                 entry = entry.b("discard", d);
             }
-            luks_list.push(entry.s("label", "luks-root").s("name", "root").b("wipeVolume", true).0);
+            luks_list.push(
+                entry
+                    .s("label", "luks-root")
+                    .s("name", "root")
+                    .b("wipeVolume", true)
+                    .0,
+            );
         }
-        let root_dev = if want_luks { "/dev/mapper/root" } else { "/dev/md/md-root" };
+        let root_dev = if want_luks {
+            "/dev/mapper/root"
+        } else {
+            "/dev/md/md-root"
+        };
         filesystems.push(
             Obj2::new(&src)
                 .s("device", root_dev)
@@ -221,7 +251,10 @@ impl Ctx<'_> {
             return;
         }
         let src = Src::new(grub.path.key("users"), Some(grub.mark_of("users")));
-        let names: Vec<&str> = users.iter().map(|u| u.str("name").unwrap_or_default()).collect();
+        let names: Vec<&str> = users
+            .iter()
+            .map(|u| u.str("name").unwrap_or_default())
+            .collect();
         let cmds: Vec<String> = users
             .iter()
             .map(|u| {
@@ -318,14 +351,17 @@ impl Ctx<'_> {
             .unwrap_or_default();
         for disk in storage.list("disks") {
             let device = disk.str("device").unwrap_or_default();
-            if device == "/dev/disk/by-id/coreos-boot-disk" || disk.is_true("wipe_table") || mirror.iter().any(|m| m == device) {
+            if device == "/dev/disk/by-id/coreos-boot-disk"
+                || disk.is_true("wipe_table")
+                || mirror.iter().any(|m| m == device)
+            {
                 continue;
             }
             for part in disk.list("partitions") {
                 if part.int("number").unwrap_or(0) == 0 && part.str("label").is_some() {
                     self.report.warn(
                         part.path.key("number"),
-                        Some(part.mark),
+                        Some(part.mark_of("number")),
                         "partitions cannot be reused by label; number must be specified except on boot disk (/dev/disk/by-id/coreos-boot-disk) or when wipe_table is true",
                     );
                 }
@@ -333,7 +369,9 @@ impl Ctx<'_> {
         }
         for fs in storage.list("filesystems") {
             if let Some(path) = fs.str("path") {
-                let allowed = ["/etc", "/var"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
+                let allowed = ["/etc", "/var"]
+                    .iter()
+                    .any(|p| path == *p || path.starts_with(&format!("{p}/")));
                 if !allowed && fs.is_true("with_mount_unit") {
                     self.report.error(
                         fs.path_of("path"),
@@ -366,4 +404,3 @@ fn snake(k: &str) -> String {
     }
     s
 }
-

@@ -121,11 +121,19 @@ pub fn translate(input: &[u8], opts: &Options) -> Result<Translated, ButaneError
     let root = match yaml::parse(text) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            report.error(KeyPath::root(), None, "error parsing variant; must be specified");
+            report.error(
+                KeyPath::root(),
+                None,
+                "error parsing variant; must be specified",
+            );
             return Err(fail("the config is empty", report));
         }
         Err(e) => {
-            report.error(KeyPath::root(), Some(e.mark), format!("YAML syntax: {}", e.message));
+            report.error(
+                KeyPath::root(),
+                Some(e.mark),
+                format!("YAML syntax: {}", e.message),
+            );
             return Err(fail("error parsing YAML", report));
         }
     };
@@ -182,12 +190,16 @@ fn select_spec(root: &Node, report: &mut Report) -> Option<Spec> {
         return None;
     };
     let get = |k: &str| {
-        entries.iter().find_map(|(key, v)| match (&key.kind, &v.kind) {
-            (NodeKind::Scalar { value, .. }, NodeKind::Scalar { value: val, .. }) if value == k => {
-                Some((val.as_str(), v.mark))
-            }
-            _ => None,
-        })
+        entries
+            .iter()
+            .find_map(|(key, v)| match (&key.kind, &v.kind) {
+                (NodeKind::Scalar { value, .. }, NodeKind::Scalar { value: val, .. })
+                    if value == k =>
+                {
+                    Some((val.as_str(), v.mark))
+                }
+                _ => None,
+            })
     };
     let variant = get("variant").filter(|(v, _)| !v.is_empty());
     let Some((variant, vmark)) = variant else {

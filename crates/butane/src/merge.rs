@@ -48,7 +48,12 @@ fn merge_members(parent: Vec<(String, Out)>, mut child: Vec<(String, Out)>) -> V
     result
 }
 
-fn merge_list(name: &str, parent: Vec<Out>, mut child: Vec<Out>, siblings: &[(String, Vec<String>)]) -> Vec<Out> {
+fn merge_list(
+    name: &str,
+    parent: Vec<Out>,
+    mut child: Vec<Out>,
+    siblings: &[(String, Vec<String>)],
+) -> Vec<Out> {
     if concatenates(name) {
         let mut all = parent;
         all.extend(child);
@@ -73,7 +78,11 @@ fn merge_list(name: &str, parent: Vec<Out>, mut child: Vec<Out>, siblings: &[(St
             result.push(item);
         }
     }
-    result.extend(child.into_iter().filter(|c| !parent_keys.contains(&key_of(name, c))));
+    result.extend(
+        child
+            .into_iter()
+            .filter(|c| !parent_keys.contains(&key_of(name, c))),
+    );
     result
 }
 
@@ -86,9 +95,9 @@ fn handle(name: &str) -> &str {
 }
 
 fn in_sibling_list(name: &str, key: &str, siblings: &[(String, Vec<String>)]) -> bool {
-    siblings
-        .iter()
-        .any(|(other, keys)| other != name && handle(other) == handle(name) && keys.iter().any(|k| k == key))
+    siblings.iter().any(|(other, keys)| {
+        other != name && handle(other) == handle(name) && keys.iter().any(|k| k == key)
+    })
 }
 
 fn concatenates(name: &str) -> bool {
@@ -140,7 +149,11 @@ mod tests {
         let parent = units(vec![unit("a.mount", "gen"), unit("b.mount", "gen")]);
         let child = units(vec![unit("c.service", "user"), unit("b.mount", "user")]);
         let merged = merge(parent, child);
-        let list = merged.get("systemd").expect("systemd").items("units").to_vec();
+        let list = merged
+            .get("systemd")
+            .expect("systemd")
+            .items("units")
+            .to_vec();
         let got: Vec<(String, String)> = list
             .iter()
             .map(|u| {
@@ -150,7 +163,11 @@ mod tests {
                 )
             })
             .collect();
-        let want = [("a.mount", "gen"), ("b.mount", "user"), ("c.service", "user")];
+        let want = [
+            ("a.mount", "gen"),
+            ("b.mount", "user"),
+            ("c.service", "user"),
+        ];
         assert_eq!(got.len(), 3);
         for (g, w) in got.iter().zip(want) {
             assert_eq!((g.0.as_str(), g.1.as_str()), w);

@@ -255,10 +255,7 @@ mod tests {
     fn pretty_layout_matches_marshal_indent() {
         let mut root = Out::obj(Src::default());
         root.set("a", s("x"));
-        root.set(
-            "b",
-            Out::new(Val::List(vec![s("y")]), Src::default()),
-        );
+        root.set("b", Out::new(Val::List(vec![s("y")]), Src::default()));
         assert_eq!(root.to_json(false), r#"{"a":"x","b":["y"]}"#);
         assert_eq!(
             root.to_json(true),

@@ -206,7 +206,11 @@ fn pretty_entry(e: &Entry, file_name: &str, lines: &[&str], color: bool) -> Stri
         return format!("{e}\n");
     }
     let kind_color = if e.kind == Kind::Error { RED } else { YELLOW };
-    let mut out = format!("{}[{}]:\n", paint(&e.kind.to_string(), kind_color, color), e.path);
+    let mut out = format!(
+        "{}[{}]:\n",
+        paint(&e.kind.to_string(), kind_color, color),
+        e.path
+    );
     out.push_str(&format!(
         "  {} {file_name}:{line}:{col}\n",
         paint("-->", BLUE, color)
@@ -241,9 +245,14 @@ mod tests {
 
     #[test]
     fn password_hashes_are_redacted_in_context_lines() {
-        let src = "passwd:\n  users:\n    - name: core\n      password_hash: $6$secret\n      bogus: 1\n";
+        let src =
+            "passwd:\n  users:\n    - name: core\n      password_hash: $6$secret\n      bogus: 1\n";
         let mut r = Report::default();
-        r.warn(KeyPath::root(), Some(Mark { line: 5, col: 7 }), "unused key bogus");
+        r.warn(
+            KeyPath::root(),
+            Some(Mark { line: 5, col: 7 }),
+            "unused key bogus",
+        );
         let text = r.pretty("x.bu", src, false);
         assert!(!text.contains("secret"), "{text}");
         assert!(text.contains("password_hash: <redacted>"), "{text}");

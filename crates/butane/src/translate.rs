@@ -75,7 +75,9 @@ impl Ctx<'_> {
         let src = Src::new(obj.path.clone(), Some(obj.mark));
         let mut out = Out::obj(src);
         for field in def.fields {
-            if field.role != Role::Copy || def.field(field.yaml, self.spec).map(|f| f as *const Field) != Some(field) {
+            if field.role != Role::Copy
+                || def.field(field.yaml, self.spec).map(|f| f as *const Field) != Some(field)
+            {
                 continue;
             }
             let value = match obj.slot(field.yaml) {
@@ -91,6 +93,10 @@ impl Ctx<'_> {
     }
 
     fn value(&mut self, obj: &Obj, field: &Field, value: &Value, mark: Mark) -> Option<Out> {
+        // Partition.Number is a plain Go int with omitempty: 0 is omitted
+        if field.json == "number" && matches!(value, Value::Int(0)) {
+            return None;
+        }
         let src = Src::new(obj.path_of(field.yaml), Some(mark));
         let v = match value {
             Value::Str(s) => Out::str(s.clone(), src),
@@ -116,7 +122,9 @@ impl Ctx<'_> {
     }
 
     fn always(&self, field: &Field) -> bool {
-        field.always_until.is_some_and(|m| self.spec.ign_minor() <= m)
+        field
+            .always_until
+            .is_some_and(|m| self.spec.ign_minor() <= m)
     }
 
     fn required_default(&self, obj: &Obj, field: &Field) -> Option<Out> {
@@ -154,7 +162,10 @@ impl Ctx<'_> {
         let mut out = Out::obj(src);
         let mut compression = obj.str("compression").map(str::to_string);
         let mut source = obj.str("source").map(|s| {
-            Out::str(s, Src::new(obj.path_of("source"), Some(obj.mark_of("source"))))
+            Out::str(
+                s,
+                Src::new(obj.path_of("source"), Some(obj.mark_of("source"))),
+            )
         });
         let contents = if let Some(local) = obj.str("local") {
             self.read_local(local, &obj.path_of("local"), obj.mark_of("local"))
@@ -166,11 +177,18 @@ impl Ctx<'_> {
             if obj.path.starts_with_keys(&["ignition", "config"]) {
                 self.check_embedded_config(&bytes, obj, key);
             }
-            let d = dataurl::make(&bytes, compression.as_deref(), !self.opts.no_auto_compression);
+            let d = dataurl::make(
+                &bytes,
+                compression.as_deref(),
+                !self.opts.no_auto_compression,
+            );
             if let Some(c) = d.compression {
                 compression = Some(c.to_string());
             }
-            source = Some(Out::str(d.url, Src::new(obj.path_of(key), Some(obj.mark_of(key)))));
+            source = Some(Out::str(
+                d.url,
+                Src::new(obj.path_of(key), Some(obj.mark_of(key))),
+            ));
         }
         if let Some(c) = compression {
             let s = Src::new(obj.path_of("compression"), Some(obj.mark_of("compression")));
@@ -179,7 +197,10 @@ impl Ctx<'_> {
         let headers = obj.list("http_headers");
         if !headers.is_empty() && schema::RESOURCE.field("http_headers", self.spec).is_some() {
             let list: Vec<Out> = headers.iter().map(|h| self.object(h)).collect();
-            let s = Src::new(obj.path_of("http_headers"), Some(obj.mark_of("http_headers")));
+            let s = Src::new(
+                obj.path_of("http_headers"),
+                Some(obj.mark_of("http_headers")),
+            );
             out.set("httpHeaders", Out::new(Val::List(list), s));
         }
         if let Some(s) = source {
@@ -199,9 +220,14 @@ impl Ctx<'_> {
     fn check_embedded_config(&mut self, bytes: &[u8], obj: &Obj, key: &str) {
         let (path, mark) = (obj.path_of(key), obj.mark_of(key));
         match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Err(e) => self.report.error(path, Some(mark), format!("config is not valid: {e}")),
+            Err(e) => self
+                .report
+                .error(path, Some(mark), format!("config is not valid: {e}")),
             Ok(v) => {
-                let version = v.get("ignition").and_then(|i| i.get("version")).and_then(|s| s.as_str());
+                let version = v
+                    .get("ignition")
+                    .and_then(|i| i.get("version"))
+                    .and_then(|s| s.as_str());
                 if version.is_none_or(|v| !KNOWN_IGNITION.contains(&v)) {
                     self.report.warn(
                         obj.path_of("version"),
@@ -296,11 +322,32 @@ impl Ctx<'_> {
     }
 }
 
-const KNOWN_IGNITION: &[&str] = &["3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0", "3.5.0", "3.6.0", "3.7.0-experimental"];
+const KNOWN_IGNITION: &[&str] = &[
+    "3.0.0",
+    "3.1.0",
+    "3.2.0",
+    "3.3.0",
+    "3.4.0",
+    "3.5.0",
+    "3.6.0",
+    "3.7.0-experimental",
+];
 
 const USER_ORDER: &[&str] = &[
-    "gecos", "groups", "homeDir", "name", "noCreateHome", "noLogInit", "noUserGroup", "passwordHash", "primaryGroup",
-    "sshAuthorizedKeys", "shell", "shouldExist", "system", "uid",
+    "gecos",
+    "groups",
+    "homeDir",
+    "name",
+    "noCreateHome",
+    "noLogInit",
+    "noUserGroup",
+    "passwordHash",
+    "primaryGroup",
+    "sshAuthorizedKeys",
+    "shell",
+    "shouldExist",
+    "system",
+    "uid",
 ];
 
 /// Reorder an object's members to follow `order` (others keep their place
@@ -354,7 +401,9 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -429,7 +478,9 @@ pub fn unit_path_escape(path: &str) -> String {
         match b {
             b'/' => out.push('-'),
             b'.' if i == 0 => out.push_str("\\x2e"),
-            b if b.is_ascii_alphanumeric() || b == b':' || b == b'_' || b == b'.' => out.push(b as char),
+            b if b.is_ascii_alphanumeric() || b == b':' || b == b'_' || b == b'.' => {
+                out.push(b as char);
+            }
             b => out.push_str(&format!("\\x{b:02x}")),
         }
     }
@@ -450,8 +501,14 @@ mod tests {
 
     #[test]
     fn unit_names_escape_like_systemd() {
-        assert_eq!(unit_path_escape("/var/lib/containers"), "var-lib-containers");
-        assert_eq!(unit_path_escape("/dev/disk/by-label/x"), "dev-disk-by\\x2dlabel-x");
+        assert_eq!(
+            unit_path_escape("/var/lib/containers"),
+            "var-lib-containers"
+        );
+        assert_eq!(
+            unit_path_escape("/dev/disk/by-label/x"),
+            "dev-disk-by\\x2dlabel-x"
+        );
         assert_eq!(unit_path_escape("/"), "-");
     }
 }

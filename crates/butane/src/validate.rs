@@ -47,13 +47,18 @@ impl Checker<'_> {
         match o.def.name {
             "Resource" => self.resource(o),
             "FileContents" if o.str("inline").is_some() && o.str("source").is_some() => {
-                self.err(o, "inline", "only one of the following can be set: inline, source");
+                self.err(
+                    o,
+                    "inline",
+                    "only one of the following can be set: inline, source",
+                );
             }
             "Filesystem" => self.filesystem(o),
             "File" => self.mode(o, false),
             "Directory" => self.mode(o, true),
             "Tree" if o.str("local").unwrap_or_default().is_empty() => {
-                self.report.error(o.path.clone(), Some(o.mark), "local is required");
+                self.report
+                    .error(o.path.clone(), Some(o.mark), "local is required");
             }
             "Unit" | "Dropin" => self.two_sources(o),
             "Quadlet" => self.quadlet(o),
@@ -72,7 +77,11 @@ impl Checker<'_> {
             .collect();
         if set.len() > 1 {
             let last = set[set.len() - 1];
-            self.err(o, last, "only one of the following can be set: inline, local, source");
+            self.err(
+                o,
+                last,
+                "only one of the following can be set: inline, local, source",
+            );
         }
     }
 
@@ -92,7 +101,11 @@ impl Checker<'_> {
         } else if format.is_empty() {
             self.err(o, "format", "format is required if with_mount_unit is true");
         } else if format != "swap" && path.is_empty() {
-            self.err(o, "path", "path is required if with_mount_unit is true and format is not swap");
+            self.err(
+                o,
+                "path",
+                "path is required if with_mount_unit is true and format is not swap",
+            );
         }
     }
 
@@ -110,13 +123,26 @@ impl Checker<'_> {
 
     fn two_sources(&mut self, o: &Obj) {
         if o.str("contents_local").is_some() && o.str("contents").is_some() {
-            self.err(o, "contents_local", "only one of the following can be set: contents, contents_local");
+            self.err(
+                o,
+                "contents_local",
+                "only one of the following can be set: contents, contents_local",
+            );
         }
     }
 
     fn quadlet(&mut self, o: &Obj) {
         let name = o.str("name").unwrap_or_default();
-        const EXT: [&str; 8] = [".container", ".volume", ".network", ".kube", ".image", ".build", ".pod", ".artifact"];
+        const EXT: [&str; 8] = [
+            ".container",
+            ".volume",
+            ".network",
+            ".kube",
+            ".image",
+            ".build",
+            ".pod",
+            ".artifact",
+        ];
         if !EXT.iter().any(|e| name.ends_with(e)) {
             return self.err(
                 o,
@@ -124,11 +150,18 @@ impl Checker<'_> {
                 "unsupported file extension for quadlet: must be one of .container, .volume, .network, .kube, .image, .build, .pod, or .artifact",
             );
         }
-        let template = name.find('@').zip(name.rfind('.')).is_some_and(|(at, dot)| at + 1 != dot && at < dot);
+        let template = name
+            .find('@')
+            .zip(name.rfind('.'))
+            .is_some_and(|(at, dot)| at + 1 != dot && at < dot);
         if template {
             for k in ["contents", "contents_local"] {
                 if o.str(k).is_some() {
-                    self.err(o, k, "template instances cannot have contents or contents_local");
+                    self.err(
+                        o,
+                        k,
+                        "template instances cannot have contents or contents_local",
+                    );
                 }
             }
         } else {
@@ -146,7 +179,8 @@ impl Checker<'_> {
             if minor >= 7 {
                 self.err(bd, "mirror", msg);
             } else {
-                self.report.warn(bd.path_of("mirror"), Some(bd.mark_of("mirror")), msg);
+                self.report
+                    .warn(bd.path_of("mirror"), Some(bd.mark_of("mirror")), msg);
             }
         }
         let device = luks.and_then(|l| l.str("device")).unwrap_or_default();
@@ -175,7 +209,11 @@ impl Checker<'_> {
                 _ => self.err(bd, "layout", "layout must be one of: aarch64, ppc64le, x86_64"),
             }
             if minor >= 6 && layout.starts_with("s390x") && mirror_devices > 0 {
-                self.err(bd, "layout", "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt");
+                self.err(
+                    bd,
+                    "layout",
+                    "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt",
+                );
             }
         }
         if let Some(l) = luks {
@@ -202,18 +240,30 @@ impl Checker<'_> {
                     );
                 }
                 Some(x) if !x.starts_with("s390x") => {
-                    self.err(bd, "layout", "when using cex the targeted architecture must match s390x");
+                    self.err(
+                        bd,
+                        "layout",
+                        "when using cex the targeted architecture must match s390x",
+                    );
                 }
                 _ => {}
             }
             if clevis {
-                self.report.error(bd.path_of("luks"), Some(l.mark), "cannot use cex with clevis");
+                self.report.error(
+                    bd.path_of("luks"),
+                    Some(l.mark),
+                    "cannot use cex with clevis",
+                );
             }
         }
         if minor >= 7 && l.str("device").is_some_and(|d| !d.is_empty()) {
             let tang_ok = l.list("tang").iter().any(|t| !t.slots.is_empty());
             if !(tang_ok || l.is_true("tpm2") || cex) {
-                self.report.error(l.path_of("luks"), Some(l.mark), "no method specified for luks");
+                self.report.error(
+                    l.path_of("luks"),
+                    Some(l.mark),
+                    "no method specified for luks",
+                );
             }
         }
     }
@@ -221,7 +271,11 @@ impl Checker<'_> {
     fn grub(&mut self, grub: &Obj) {
         for u in grub.list("users") {
             if u.str("name").unwrap_or_default().is_empty() {
-                self.report.error(u.path_of("name"), Some(u.mark), "field \"name\" is required");
+                self.report.error(
+                    u.path_of("name"),
+                    Some(u.mark),
+                    "field \"name\" is required",
+                );
             }
             if u.str("password_hash").unwrap_or_default().is_empty() {
                 self.report.error(

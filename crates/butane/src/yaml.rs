@@ -129,7 +129,9 @@ impl Builder<'_> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return Err(YamlError {
-                message: format!("document is too large (over {MAX_NODES} nodes after expanding aliases)"),
+                message: format!(
+                    "document is too large (over {MAX_NODES} nodes after expanding aliases)"
+                ),
                 mark,
             });
         }
@@ -291,7 +293,9 @@ mod tests {
 
     #[test]
     fn marks_are_one_based() {
-        let n = parse("a: 1\nbb:\n  - x\n").expect("valid").expect("non-empty");
+        let n = parse("a: 1\nbb:\n  - x\n")
+            .expect("valid")
+            .expect("non-empty");
         let NodeKind::Map(entries) = &n.kind else {
             panic!("map")
         };
