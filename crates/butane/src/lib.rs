@@ -3,7 +3,7 @@
 //! Bytes (and a files-dir for `local` references) in; an Ignition config
 //! plus warnings out. The steps: [`yaml`] parses with positions, [`decode`]
 //! reads the nodes as the variant/version's schema ([`schema`]) says,
-//! [`validate`] runs Butane's source checks, [`translate`] (with [`sugar`]
+//! [`validate`] runs Butane's source checks, [`translate`](mod@translate) (with [`sugar`]
 //! and [`fcos`]) builds the Ignition tree, [`ignvalidate`] runs Ignition's
 //! own checks of the result, and [`out`] writes JSON byte-for-byte as the
 //! real Butane v0.29.0 does. Every finding names its key path and

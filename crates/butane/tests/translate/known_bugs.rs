@@ -15,8 +15,6 @@ pub const KNOWN_BUGS: &[&str] = &[
     "yaml-anchors",
     "yaml-explicit-tag",
     "yaml-tabs",
-    "partition-number-0",
-    "partition-number-0-1.6",
 ];
 
 /// Run one invalid case by name.
@@ -64,12 +62,11 @@ fn bug_tab_error_column() {
     invalid("yaml-tabs");
 }
 
-/// `partitions: [{number: 0, label: a}]`: Butane omits `"number": 0` from
-/// the output (Go `omitempty`); we emit `"number":0`. From 1.6.0 Butane
-/// also warns "partitions cannot be reused by label; number must be
-/// specified ..." at the value (7:19); we warn at the key (7:11).
+/// Fixed (regression test): `partitions: [{number: 0, label: a}]`: Butane
+/// omits `"number": 0` from the output (Go `omitempty`), and from 1.6.0
+/// warns "partitions cannot be reused by label; ..." at the value (7:19).
 #[test]
-fn bug_partition_number_zero() {
+fn fixed_partition_number_zero() {
     check_fixture("partition-number-0");
     check_fixture("partition-number-0-1.6");
 }
