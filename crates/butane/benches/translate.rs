@@ -26,69 +26,8 @@ use std::time::{Duration, Instant};
 
 use virtstrap_butane::{translate, Options};
 
-/// The write-up's Butane config, verbatim.
-const WRITE_UP: &str = r#"variant: fcos
-version: 1.4.0
-passwd:
-  users:
-    - name: nagelxz
-      ssh_authorized_keys:
-        - ssh-rsa ...
-      home_dir: /home/nagelxz
-      password_hash: ...
-      groups:
-        - wheel
-      shell: /bin/bash
-kernel_arguments:
-  should_exist:
-    # Order is significant, so group both arguments into the same list entry.
-    - console=tty0 console=ttyS0,115200n8
-storage:
-  files:
-    # CRI-O DNF module
-    - path: /etc/dnf/modules.d/cri-o.module
-      mode: 0644
-      overwrite: true
-      contents:
-        inline: |
-          [cri-o]
-          name=cri-o
-          stream=1.17
-          profiles=
-          state=enabled
-    # YUM repository for kubeadm, kubelet and kubectl
-    - path: /etc/yum.repos.d/kubernetes.repo
-      mode: 0644
-      overwrite: true
-      contents:
-        inline: |
-          [kubernetes]
-          name=Kubernetes
-          baseurl=https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64
-          enabled=1
-          gpgcheck=1
-          repo_gpgcheck=1
-          gpgkey=https://packages.cloud.google.com/yum/doc/yum-key.gpg
-            https://packages.cloud.google.com/yum/doc/rpm-package-key.gpg
-    # configuring automatic loading of br_netfilter on startup
-    - path: /etc/modules-load.d/br_netfilter.conf
-      mode: 0644
-      overwrite: true
-      contents:
-        inline: br_netfilter
-    # setting kernel parameters required by kubelet
-    - path: /etc/sysctl.d/kubernetes.conf
-      mode: 0644
-      overwrite: true
-      contents:
-        inline: |
-          net.bridge.bridge-nf-call-iptables=1
-          net.ipv4.ip_forward=1
-    - path: /etc/hostname
-      overwrite: true
-      contents:
-        inline: master-potato-fries
-"#;
+/// The write-up's Butane config, verbatim (examples/seed/node.bu).
+const WRITE_UP: &str = include_str!("../../../examples/seed/node.bu");
 
 /// Target for the write-up file, configs/s.
 const TARGET_CONFIGS_PER_SEC: f64 = 20_000.0;

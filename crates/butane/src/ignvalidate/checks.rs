@@ -10,38 +10,11 @@ use super::{
 };
 use crate::out::{Out, Val};
 use crate::report::KeyPath;
+use crate::translate::slash_clean;
 
 use Rel::{I, K};
 
 const SYSTEMD_DIR: &str = "/etc/systemd/system/";
-
-/// Go's `path.Clean`.
-pub(crate) fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
-}
 
 /// Ignition's `validatePath`.
 fn path_error(p: &str) -> Option<&'static str> {
@@ -49,7 +22,7 @@ fn path_error(p: &str) -> Option<&'static str> {
         Some("path not specified")
     } else if !p.starts_with('/') {
         Some("path not absolute")
-    } else if clean(p) != p {
+    } else if slash_clean(p) != p {
         Some("path is not fully simplified")
     } else {
         None
@@ -495,9 +468,9 @@ impl Validator<'_> {
         target: &str,
         dirs: &[String],
     ) {
-        let mut t = clean(target);
+        let mut t = slash_clean(target);
         if !t.starts_with('/') {
-            t = clean(&format!("{lp}/{target}"));
+            t = slash_clean(&format!("{lp}/{target}"));
         }
         for d in dirs {
             if &t == d {
