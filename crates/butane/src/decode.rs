@@ -126,7 +126,11 @@ impl Obj {
 
 /// Decode the document root against the root schema for `spec`.
 pub fn decode_root(node: &Node, root: &'static StructDef, spec: Spec, report: &mut Report) -> Obj {
-    let mut d = Decoder { spec, report };
+    let mut d = Decoder {
+        spec,
+        report,
+        quiet: 0,
+    };
     match &node.kind {
         NodeKind::Map(_) => d.object(node, root, &KeyPath::root()),
         _ => {
@@ -148,6 +152,8 @@ fn empty(def: &'static StructDef, path: KeyPath, mark: Mark) -> Obj {
 struct Decoder<'r> {
     spec: Spec,
     report: &'r mut Report,
+    /// Inside an alias expansion: unused keys are not reported there.
+    quiet: usize,
 }
 
 impl Decoder<'_> {
@@ -187,6 +193,9 @@ impl Decoder<'_> {
     }
 
     fn unused(&mut self, def: &'static StructDef, name: &str, path: &KeyPath, mark: Mark) {
+        if self.quiet > 0 {
+            return;
+        }
         let mut msg = format!("unused key {name}");
         if !def.versions_with(name).is_empty() {
             msg.push_str(" (not in this spec version; see the Butane spec of a newer version)");
@@ -200,12 +209,37 @@ impl Decoder<'_> {
         if is_null(node) {
             return None;
         }
+        // Butane's position tree has no children under an alias: unused
+        // keys inside one are not reported
+        self.quiet += usize::from(node.aliased);
+        let v = self.typed(node, ty, path);
+        self.quiet -= usize::from(node.aliased);
+        v
+    }
+
+    /// A struct, warning (as Butane does) when it is read from an alias.
+    fn structure(&mut self, node: &Node, def: &'static StructDef, path: &KeyPath) -> Obj {
+        if !node.aliased {
+            return self.object(node, def, path);
+        }
+        self.report.warn(
+            path.clone(),
+            Some(node.mark),
+            format!("context tree does not match content tree at {path}. Line and column reporting may be inconsistent. Unused keys may not be reported"),
+        );
+        self.quiet += 1;
+        let obj = self.object(node, def, path);
+        self.quiet -= 1;
+        obj
+    }
+
+    fn typed(&mut self, node: &Node, ty: Ty, path: &KeyPath) -> Option<Value> {
         match ty {
             Ty::Str => self.string(node, path).map(Value::Str),
             Ty::Int => self.int(node, path).map(Value::Int),
             Ty::Bool => self.boolean(node, path).map(Value::Bool),
             Ty::StrList => self.str_list(node, path).map(Value::StrList),
-            Ty::Struct(def) => Some(Value::Obj(self.object(node, def, path))),
+            Ty::Struct(def) => Some(Value::Obj(self.structure(node, def, path))),
             Ty::List(def) => self.obj_list(node, def, path).map(Value::List),
         }
     }
@@ -311,7 +345,7 @@ impl Decoder<'_> {
             .iter()
             .enumerate()
             .filter(|(_, item)| !is_null(item))
-            .map(|(i, item)| self.object(item, def, &path.index(i)))
+            .map(|(i, item)| self.structure(item, def, &path.index(i)))
             .collect();
         Some(objs)
     }
@@ -413,7 +447,9 @@ pub enum Resolved {
 
 /// Resolve a scalar as yaml.v3's `resolve()` does.
 pub fn resolve(value: &str, plain: bool, tag: Option<&str>) -> Resolved {
-    if !plain || tag == Some("!!str") {
+    // an explicit core tag makes even a quoted scalar resolve by content
+    let explicit = matches!(tag, Some("!!int" | "!!bool" | "!!float" | "!!null"));
+    if (!plain && !explicit) || tag == Some("!!str") {
         return Resolved::Str;
     }
     match value {

@@ -174,7 +174,10 @@ impl Ctx<'_> {
             obj.str("inline").map(|s| (s.as_bytes().to_vec(), "inline"))
         };
         if let Some((bytes, key)) = contents {
-            if obj.path.starts_with_keys(&["ignition", "config"]) {
+            // Butane validates embedded configs given inline only: its
+            // check of `local` tests a path relative to the resource, which
+            // never starts with $.ignition.config
+            if key == "inline" && obj.path.starts_with_keys(&["ignition", "config"]) {
                 self.check_embedded_config(&bytes, obj, key);
             }
             let d = dataurl::make(
@@ -228,13 +231,18 @@ impl Ctx<'_> {
                     .get("ignition")
                     .and_then(|i| i.get("version"))
                     .and_then(|s| s.as_str());
-                if version.is_none_or(|v| !KNOWN_IGNITION.contains(&v)) {
+                // Butane parses the embedded config as its own output
+                // version; any other version is "unknown" to it
+                if version != Some(ignition_version(self.spec)) {
                     self.report.warn(
                         obj.path_of("version"),
                         Some(obj.mark),
                         "skipping validation for the merge/replace ignition config due to an unkown version",
                     );
+                    return;
                 }
+                let embedded = json_to_out(&v, &Src::new(path, Some(mark)));
+                crate::ignvalidate::validate(&embedded, self.spec.ign_minor(), self.report);
             }
         }
     }
@@ -322,16 +330,24 @@ impl Ctx<'_> {
     }
 }
 
-const KNOWN_IGNITION: &[&str] = &[
-    "3.0.0",
-    "3.1.0",
-    "3.2.0",
-    "3.3.0",
-    "3.4.0",
-    "3.5.0",
-    "3.6.0",
-    "3.7.0-experimental",
-];
+/// A JSON document as an output tree whose every node points at `src`
+/// (the Butane key that embeds it).
+fn json_to_out(v: &serde_json::Value, src: &Src) -> Out {
+    use serde_json::Value as J;
+    let val = match v {
+        J::Null => Val::Null,
+        J::Bool(b) => Val::Bool(*b),
+        J::Number(n) => n.as_i64().map_or(Val::Null, Val::Int),
+        J::String(s) => Val::Str(s.clone()),
+        J::Array(items) => Val::List(items.iter().map(|i| json_to_out(i, src)).collect()),
+        J::Object(m) => Val::Obj(
+            m.iter()
+                .map(|(k, i)| (k.clone(), json_to_out(i, src)))
+                .collect(),
+        ),
+    };
+    Out::new(val, src.clone())
+}
 
 const USER_ORDER: &[&str] = &[
     "gecos",

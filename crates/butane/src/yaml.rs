@@ -33,6 +33,9 @@ pub struct Node {
     pub kind: NodeKind,
     /// Where it starts.
     pub mark: Mark,
+    /// The node is the expansion of an alias (`*name`); every mark inside
+    /// it is the alias's position, as Butane reports them.
+    pub aliased: bool,
 }
 
 /// The three kinds of YAML node.
@@ -71,6 +74,7 @@ const MAX_NODES: usize = 1_000_000;
 /// Parse the first YAML document of `src`. `Ok(None)` is an empty stream.
 pub fn parse(src: &str) -> Result<Option<Node>, YamlError> {
     let mut builder = Builder {
+        src,
         parser: Parser::new_from_str(src),
         anchors: Vec::new(),
         nodes: 0,
@@ -79,6 +83,7 @@ pub fn parse(src: &str) -> Result<Option<Node>, YamlError> {
 }
 
 struct Builder<'a> {
+    src: &'a str,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: Vec<(usize, Node)>,
     nodes: usize,
@@ -88,13 +93,23 @@ impl Builder<'_> {
     fn next(&mut self) -> Result<(Event<'_>, Span), YamlError> {
         match self.parser.next() {
             Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(YamlError {
-                message: e.info().to_string(),
-                mark: Mark {
-                    line: e.marker().line(),
-                    col: e.marker().col() + 1,
-                },
-            }),
+            Some(Err(e)) => {
+                let (line, mut col) = (e.marker().line(), e.marker().col() + 1);
+                // the scanner stands just past an offending tab; name the tab
+                let at = |c: usize| {
+                    self.src
+                        .lines()
+                        .nth(line.wrapping_sub(1))
+                        .and_then(|l| l.chars().nth(c))
+                };
+                if e.info().contains("tab") && col > 1 && at(col - 2) == Some('\t') {
+                    col -= 1;
+                }
+                Err(YamlError {
+                    message: e.info().to_string(),
+                    mark: Mark { line, col },
+                })
+            }
             None => Err(YamlError {
                 message: "unexpected end of input".into(),
                 mark: Mark::default(),
@@ -145,7 +160,14 @@ impl Builder<'_> {
             OwnedEvent::Scalar(value, style, anchor, tag) => {
                 let plain = style == ScalarStyle::Plain;
                 let kind = NodeKind::Scalar { value, plain, tag };
-                (Node { kind, mark }, anchor)
+                (
+                    Node {
+                        kind,
+                        mark,
+                        aliased: false,
+                    },
+                    anchor,
+                )
             }
             OwnedEvent::SeqStart(anchor) => (self.sequence(mark)?, anchor),
             OwnedEvent::MapStart(anchor) => (self.mapping(mark)?, anchor),
@@ -162,7 +184,8 @@ impl Builder<'_> {
                 if self.nodes > MAX_NODES {
                     return self.count(mark).map(|()| node);
                 }
-                node.mark = mark;
+                remark(&mut node, mark);
+                node.aliased = true;
                 return Ok(node);
             }
             OwnedEvent::Other => return Err(self.unexpected()),
@@ -186,6 +209,7 @@ impl Builder<'_> {
         Ok(Node {
             kind: NodeKind::Seq(items),
             mark,
+            aliased: false,
         })
     }
 
@@ -216,7 +240,20 @@ impl Builder<'_> {
         Ok(Node {
             kind: NodeKind::Map(entries),
             mark,
+            aliased: false,
         })
+    }
+}
+
+fn remark(node: &mut Node, mark: Mark) {
+    node.mark = mark;
+    match &mut node.kind {
+        NodeKind::Scalar { .. } => {}
+        NodeKind::Seq(items) => items.iter_mut().for_each(|n| remark(n, mark)),
+        NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            remark(k, mark);
+            remark(v, mark);
+        }),
     }
 }
 

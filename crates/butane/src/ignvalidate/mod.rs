@@ -12,6 +12,7 @@ mod checks;
 mod unit;
 mod url;
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use crate::out::{Out, Val};
@@ -81,7 +82,10 @@ pub(crate) struct Validator<'r> {
     minor: u8,
     dups: bool,
     report: &'r mut Report,
-    marks: HashMap<String, Option<Mark>>,
+    root: &'r Out,
+    /// Source marks by path, built on the first finding that needs one
+    /// (a clean config never pays for it).
+    marks: OnceCell<HashMap<String, Option<Mark>>>,
 }
 
 fn collect_marks(n: &Out, marks: &mut HashMap<String, Option<Mark>>) {
@@ -113,14 +117,13 @@ fn snake(s: &str) -> String {
 }
 
 impl<'r> Validator<'r> {
-    fn new(config: &Out, minor: u8, report: &'r mut Report) -> Self {
-        let mut marks = HashMap::new();
-        collect_marks(config, &mut marks);
+    fn new(config: &'r Out, minor: u8, report: &'r mut Report) -> Self {
         Validator {
             minor,
             dups: false,
             report,
-            marks,
+            root: config,
+            marks: OnceCell::new(),
         }
     }
 
@@ -159,9 +162,14 @@ impl<'r> Validator<'r> {
     }
 
     fn deepest(&self, path: &KeyPath) -> Option<Mark> {
+        let marks = self.marks.get_or_init(|| {
+            let mut marks = HashMap::new();
+            collect_marks(self.root, &mut marks);
+            marks
+        });
         let mut p = path.clone();
         loop {
-            if let Some(m) = self.marks.get(&p.to_string()) {
+            if let Some(m) = marks.get(&p.to_string()) {
                 if m.is_some() {
                     return *m;
                 }

@@ -1,21 +1,14 @@
-//! Cases that fail today because of bugs in the library. Each is excluded
-//! from the table-driven tests (`KNOWN_BUGS`) and has its own `#[ignore]`d
-//! test: fix the bug, then delete the name from `KNOWN_BUGS` and the
-//! `#[ignore]`.
+//! Regression tests for mismatches with Butane v0.29.0 that were found
+//! and fixed, each named after what broke. New mismatches go in
+//! `KNOWN_BUGS` (which excludes them from the table-driven tests) with an
+//! `#[ignore]`d test of their own until fixed.
 
 use crate::features::check_fixture;
 use crate::invalid::check_invalid;
 use crate::invalid_cases::INVALID;
 
 /// Fixture names (valid) and invalid-case names that fail today.
-pub const KNOWN_BUGS: &[&str] = &[
-    "ign-config-1.3.0",
-    "ign-config-1.4.0",
-    "ign-config-1.6.0",
-    "yaml-anchors",
-    "yaml-explicit-tag",
-    "yaml-tabs",
-];
+pub const KNOWN_BUGS: &[&str] = &[];
 
 /// Run one invalid case by name.
 fn invalid(name: &str) {
@@ -31,8 +24,7 @@ fn invalid(name: &str) {
 /// inline merge/replace config's version differs from the output version
 /// (so `--strict` fails); we emit no warning.
 #[test]
-#[ignore = "bug: no warning for inline merge config of another Ignition version"]
-fn bug_inline_merge_other_version_warning() {
+fn fixed_inline_merge_other_version_warning() {
     for name in ["ign-config-1.3.0", "ign-config-1.4.0", "ign-config-1.6.0"] {
         check_fixture(name);
     }
@@ -43,22 +35,19 @@ fn bug_inline_merge_other_version_warning() {
 /// does not match content tree ..."); we report the keys inside the anchor
 /// with the anchor's positions.
 #[test]
-#[ignore = "bug: unused-key warnings through an alias differ from Butane"]
-fn bug_alias_unused_key_warnings() {
+fn fixed_alias_unused_key_warnings() {
     check_fixture("yaml-anchors");
 }
 
 /// `uid: !!int "42"` is accepted by Butane (uid 42); we reject it.
 #[test]
-#[ignore = "bug: explicit !!int tag on a quoted scalar is rejected"]
-fn bug_explicit_int_tag() {
+fn fixed_explicit_int_tag() {
     check_fixture("yaml-explicit-tag");
 }
 
 /// A tab used as indentation at line 4 column 1 is reported at column 2.
 #[test]
-#[ignore = "bug: YAML tab error column is one past the tab"]
-fn bug_tab_error_column() {
+fn fixed_tab_error_column() {
     invalid("yaml-tabs");
 }
 
