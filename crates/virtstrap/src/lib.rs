@@ -1,0 +1,8 @@
+//! virtstrap: one YAML file describes a cluster of VMs; the host is made
+//! to match it. Data flows one way: [`spec`] (load and check) -> render
+//! (libvirt XML, per-node Ignition) -> plan -> apply. Only the libvirt
+//! backend touches a host; everything before it is pure.
+
+pub mod cli;
+pub mod render;
+pub mod spec;

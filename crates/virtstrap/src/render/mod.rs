@@ -1,0 +1,5 @@
+//! Spec -> the exact libvirt objects and Ignition configs, the second
+//! step of spec -> render -> plan -> apply. Pure: a [`crate::spec::Cluster`]
+//! and facts about the host in, XML and JSON text out.
+
+pub mod ignition;

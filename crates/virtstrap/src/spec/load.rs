@@ -1,0 +1,955 @@
+//! Reading `cluster.yaml` into a [`Cluster`], collecting every problem.
+//!
+//! The YAML is parsed with positions (the Butane crate's parser), read
+//! field by field against what each mapping allows, defaulted from
+//! `defaults:`, expanded (`count`), then cross-checked (duplicate names,
+//! overlapping CIDRs, addresses outside their network, missing files).
+//! Nothing stops at the first problem: the caller gets all of them, each
+//! with file, line, column and key path.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use virtstrap_butane::decode::{closest, is_null};
+use virtstrap_butane::yaml::{self, Mark, Node, NodeKind};
+use virtstrap_butane::KeyPath;
+
+use super::size::{self, Unit};
+use super::{
+    Boot, Cluster, Disk, DomainNaming, DomainType, Image, NetMode, Network, Nic, Node as SpecNode,
+    Os, Pool, Role,
+};
+
+/// One problem in a spec: where and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// File the problem is in.
+    pub file: PathBuf,
+    /// Position (1-based), when known.
+    pub mark: Option<Mark>,
+    /// Key path, e.g. `$.nodes.0.memory`.
+    pub path: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(m) = self.mark {
+            write!(f, ":{}:{}", m.line, m.col)?;
+        }
+        write!(f, ": {}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem found in a spec; nothing was touched.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct SpecError {
+    /// The problems, in file order.
+    pub problems: Vec<SpecProblem>,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(f, "the spec has {n} problem{}:", if n == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How to load.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Butane files added before the spec's own cluster-level ones (for
+    /// vars files, which cannot name any).
+    pub extra_butane: Vec<PathBuf>,
+    /// Cluster name for a vars file (default `cluster`).
+    pub name: Option<String>,
+}
+
+/// Load and check the spec at `path`.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Cluster, SpecError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, path, opts),
+        Err(e) => Err(SpecError {
+            problems: vec![SpecProblem {
+                file: path.to_path_buf(),
+                mark: None,
+                path: "$".into(),
+                message: format!("cannot read the spec: {e}"),
+            }],
+        }),
+    }
+}
+
+/// Load and check spec text that came from `file` (relative paths in it
+/// are relative to that file's directory).
+pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Cluster, SpecError> {
+    let mut r = Reader::new(file);
+    let root = match yaml::parse(text) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            r.err(&KeyPath::root(), None, "the spec is empty (see `virtstrap init`)");
+            return Err(r.finish());
+        }
+        Err(e) => {
+            r.err(&KeyPath::root(), Some(e.mark), format!("YAML syntax: {}", e.message));
+            return Err(r.finish());
+        }
+    };
+    let is_vars = matches!(&root.kind, NodeKind::Map(m) if m.iter().any(|(k, _)| scalar(k) == Some("k8s_node")));
+    let cluster = if is_vars {
+        super::vars::read(&mut r, &root, opts)
+    } else {
+        r.cluster(&root, opts)
+    };
+    match cluster {
+        Some(c) if r.problems.is_empty() => {
+            r.check(&c);
+            if r.problems.is_empty() {
+                Ok(c)
+            } else {
+                Err(r.finish())
+            }
+        }
+        _ => Err(r.finish()),
+    }
+}
+
+fn scalar(n: &Node) -> Option<&str> {
+    match &n.kind {
+        NodeKind::Scalar { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
+/// A mapping's entries, checked against the keys it may have.
+pub(super) struct Fields<'n> {
+    entries: Vec<(&'n str, &'n Node, Mark)>,
+    pub(super) path: KeyPath,
+    pub(super) mark: Mark,
+}
+
+impl<'n> Fields<'n> {
+    pub(super) fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, v, _)| *k == key && !is_null(v))
+            .map(|(_, v, _)| *v)
+    }
+}
+
+/// A value with where it was written.
+#[derive(Clone, Debug)]
+pub(super) struct At<T> {
+    pub(super) v: T,
+    pub(super) path: KeyPath,
+    pub(super) mark: Mark,
+}
+
+/// A node as written (before defaults and expansion).
+#[derive(Clone, Debug, Default)]
+pub(super) struct NodePart {
+    pub(super) name: Option<At<String>>,
+    pub(super) count: Option<At<u64>>,
+    pub(super) roles: Option<Vec<Role>>,
+    pub(super) vcpus: Option<u32>,
+    pub(super) memory_mib: Option<u64>,
+    pub(super) disk: Option<Disk>,
+    pub(super) extra_disks: Option<Vec<Disk>>,
+    pub(super) networks: Option<Vec<At<Nic>>>,
+    pub(super) butane: Option<Vec<At<PathBuf>>>,
+    pub(super) domain_type: Option<DomainType>,
+    pub(super) boot: Option<At<Boot>>,
+}
+
+const NODE_KEYS: &[&str] = &[
+    "name",
+    "count",
+    "role",
+    "roles",
+    "vcpus",
+    "memory",
+    "disk",
+    "extra_disks",
+    "networks",
+    "butane",
+    "domain_type",
+    "boot",
+];
+
+/// Reads nodes of the YAML tree, collecting problems.
+pub(super) struct Reader {
+    file: PathBuf,
+    dir: PathBuf,
+    pub(super) problems: Vec<SpecProblem>,
+    /// Where each expanded node, NIC and file reference was written.
+    pub(super) srcs: Srcs,
+}
+
+/// Positions kept for the cross-checks after expansion.
+#[derive(Default)]
+pub(super) struct Srcs {
+    pub(super) node_names: Vec<(KeyPath, Mark)>,
+    pub(super) nics: Vec<Vec<(KeyPath, Mark)>>,
+    pub(super) files: Vec<(PathBuf, KeyPath, Mark)>,
+    pub(super) networks: Vec<(KeyPath, Mark)>,
+    pub(super) pools: Vec<(KeyPath, Mark)>,
+}
+
+impl Reader {
+    pub(super) fn new(file: &Path) -> Self {
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Reader {
+            file: file.to_path_buf(),
+            dir,
+            problems: Vec::new(),
+            srcs: Srcs::default(),
+        }
+    }
+
+    pub(super) fn finish(mut self) -> SpecError {
+        self.problems.sort_by_key(|p| p.mark.map(|m| (m.line, m.col)));
+        SpecError {
+            problems: self.problems,
+        }
+    }
+
+    pub(super) fn err(&mut self, path: &KeyPath, mark: Option<Mark>, msg: impl Into<String>) {
+        self.problems.push(SpecProblem {
+            file: self.file.clone(),
+            mark,
+            path: path.to_string(),
+            message: msg.into(),
+        });
+    }
+
+    /// The entries of a mapping; unknown keys are errors with a hint.
+    pub(super) fn map<'n>(&mut self, node: &'n Node, path: &KeyPath, allowed: &[&str]) -> Option<Fields<'n>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.err(path, Some(node.mark), "expected a mapping (key: value lines)");
+            return None;
+        };
+        let mut fields = Fields {
+            entries: Vec::new(),
+            path: path.clone(),
+            mark: node.mark,
+        };
+        for (k, v) in entries {
+            let Some(key) = scalar(k) else {
+                self.err(path, Some(k.mark), "keys must be plain strings");
+                continue;
+            };
+            if !allowed.contains(&key) {
+                let hint = closest(key, allowed.iter().copied())
+                    .map(|c| format!(" (did you mean {c}?)"))
+                    .unwrap_or_else(|| format!(" (allowed: {})", allowed.join(", ")));
+                self.err(&path.key(key), Some(k.mark), format!("unknown key {key}{hint}"));
+                continue;
+            }
+            fields.entries.push((key, v, k.mark));
+        }
+        Some(fields)
+    }
+
+    pub(super) fn string(&mut self, node: &Node, path: &KeyPath) -> Option<String> {
+        match &node.kind {
+            NodeKind::Scalar { value, .. } => Some(value.clone()),
+            _ => {
+                self.err(path, Some(node.mark), "expected a string");
+                None
+            }
+        }
+    }
+
+    pub(super) fn uint(&mut self, node: &Node, path: &KeyPath, what: &str) -> Option<u64> {
+        let parsed = scalar(node).and_then(|s| s.trim().parse::<u64>().ok());
+        if parsed.is_none() {
+            self.err(path, Some(node.mark), format!("expected {what} (a whole number)"));
+        }
+        parsed
+    }
+
+    pub(super) fn size(&mut self, node: &Node, path: &KeyPath, bare: Unit) -> Option<u64> {
+        let Some(text) = scalar(node) else {
+            self.err(path, Some(node.mark), "expected a size such as 4GiB");
+            return None;
+        };
+        match size::parse(text, bare) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.err(path, Some(node.mark), e);
+                None
+            }
+        }
+    }
+
+    /// A string or a list of strings.
+    pub(super) fn strings(&mut self, node: &Node, path: &KeyPath) -> Vec<At<String>> {
+        match &node.kind {
+            NodeKind::Scalar { value, .. } => vec![At {
+                v: value.clone(),
+                path: path.clone(),
+                mark: node.mark,
+            }],
+            NodeKind::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| {
+                    let p = path.index(i);
+                    self.string(n, &p).map(|v| At {
+                        v,
+                        path: p,
+                        mark: n.mark,
+                    })
+                })
+                .collect(),
+            NodeKind::Map(_) => {
+                self.err(path, Some(node.mark), "expected a string or a list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    fn list<'n>(&mut self, node: &'n Node, path: &KeyPath) -> &'n [Node] {
+        match &node.kind {
+            NodeKind::Seq(items) => items,
+            _ => {
+                self.err(path, Some(node.mark), "expected a list");
+                &[]
+            }
+        }
+    }
+
+    /// A path relative to the spec's directory.
+    pub(super) fn file_ref(&mut self, s: At<String>) -> At<PathBuf> {
+        let p = self.dir.join(&s.v);
+        self.srcs.files.push((p.clone(), s.path.clone(), s.mark));
+        At {
+            v: p,
+            path: s.path,
+            mark: s.mark,
+        }
+    }
+
+    fn cluster(&mut self, root: &Node, opts: &LoadOptions) -> Option<Cluster> {
+        const KEYS: &[&str] = &[
+            "name",
+            "connect",
+            "os",
+            "image",
+            "ssh_authorized_keys",
+            "butane",
+            "domain_name",
+            "defaults",
+            "nodes",
+            "pools",
+            "networks",
+        ];
+        let f = self.map(root, &KeyPath::root(), KEYS)?;
+        let p = KeyPath::root();
+        let name = match f.get("name") {
+            Some(n) => self.string(n, &p.key("name")),
+            None => {
+                self.err(&p.key("name"), Some(f.mark), "name is required (the cluster's name)");
+                None
+            }
+        };
+        if let (Some(n), Some(node)) = (&name, f.get("name")) {
+            self.check_name(n, &p.key("name"), node.mark, 40);
+        }
+        let connect = f.get("connect").and_then(|n| self.string(n, &p.key("connect")));
+        let os = match f.get("os").and_then(|n| self.string(n, &p.key("os"))).as_deref() {
+            None | Some("fcos") => Os::Fcos,
+            Some("flatcar") => Os::Flatcar,
+            Some(other) => {
+                let m = f.get("os").map(|n| n.mark);
+                self.err(&p.key("os"), m, format!("unknown os {other:?} (fcos or flatcar)"));
+                Os::Fcos
+            }
+        };
+        let domain_name = match f.get("domain_name").and_then(|n| self.string(n, &p.key("domain_name"))).as_deref() {
+            None | Some("prefixed") => DomainNaming::Prefixed,
+            Some("node") => DomainNaming::Node,
+            Some(other) => {
+                let m = f.get("domain_name").map(|n| n.mark);
+                self.err(&p.key("domain_name"), m, format!("unknown domain_name {other:?} (prefixed or node)"));
+                DomainNaming::Prefixed
+            }
+        };
+        let image = f.get("image").and_then(|n| self.image(n, &p.key("image")));
+        let ssh_authorized_keys = f
+            .get("ssh_authorized_keys")
+            .map(|n| self.strings(n, &p.key("ssh_authorized_keys")))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.v)
+            .collect();
+        let mut butane: Vec<PathBuf> = opts.extra_butane.clone();
+        for s in f.get("butane").map(|n| self.strings(n, &p.key("butane"))).unwrap_or_default() {
+            butane.push(self.file_ref(s).v);
+        }
+        let defaults = match f.get("defaults") {
+            Some(n) => self.node_part(n, &p.key("defaults"), true),
+            None => NodePart::default(),
+        };
+        let pools = f.get("pools").map(|n| self.pools(n, &p.key("pools"))).unwrap_or_default();
+        let networks = f.get("networks").map(|n| self.networks(n, &p.key("networks"))).unwrap_or_default();
+        let mut parts = Vec::new();
+        match f.get("nodes") {
+            Some(n) => {
+                for (i, item) in self.list(n, &p.key("nodes")).iter().enumerate() {
+                    parts.push(self.node_part(item, &p.key("nodes").index(i), false));
+                }
+            }
+            None => self.err(&p.key("nodes"), Some(f.mark), "nodes is required (a list of VMs)"),
+        }
+        let nodes = self.expand(&defaults, parts);
+        if image.is_none() && nodes.iter().any(|n| n.boot.is_none()) {
+            self.err(&p.key("image"), Some(f.mark), "image is required: the base image ({pool, volume}) root disks are layered on");
+        }
+        Some(Cluster {
+            name: name?,
+            connect,
+            os,
+            image: image.unwrap_or_else(|| Image {
+                pool: String::new(),
+                volume: String::new(),
+                format: "qcow2".into(),
+            }),
+            ssh_authorized_keys,
+            butane,
+            domain_name,
+            nodes,
+            pools,
+            networks,
+        })
+    }
+
+    fn image(&mut self, node: &Node, path: &KeyPath) -> Option<Image> {
+        let f = self.map(node, path, &["pool", "volume", "format"])?;
+        let get = |k: &str, r: &mut Self| {
+            let v = f.get(k).and_then(|n| r.string(n, &path.key(k)));
+            if v.is_none() && k != "format" && f.get(k).is_none() {
+                r.err(&path.key(k), Some(f.mark), format!("image.{k} is required"));
+            }
+            v
+        };
+        let pool = get("pool", self);
+        let volume = get("volume", self);
+        let format = get("format", self).unwrap_or_else(|| "qcow2".into());
+        if !matches!(format.as_str(), "qcow2" | "raw") {
+            let m = f.get("format").map(|n| n.mark);
+            self.err(&path.key("format"), m, format!("unknown image format {format:?} (qcow2 or raw)"));
+        }
+        Some(Image {
+            pool: pool?,
+            volume: volume?,
+            format,
+        })
+    }
+
+    fn pools(&mut self, node: &Node, path: &KeyPath) -> Vec<Pool> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(node, path).iter().enumerate() {
+            let p = path.index(i);
+            let Some(f) = self.map(item, &p, &["name", "path"]) else {
+                continue;
+            };
+            let name = self.required_string(&f, "name");
+            let dir = self.required_string(&f, "path");
+            if let Some(d) = &dir {
+                if !d.starts_with('/') {
+                    let m = f.get("path").map(|n| n.mark);
+                    self.err(&p.key("path"), m, "pool path must be absolute");
+                }
+            }
+            if let (Some(name), Some(dir)) = (name, dir) {
+                let m = f.get("name").map_or(f.mark, |n| n.mark);
+                self.check_name(&name, &p.key("name"), m, 64);
+                self.srcs.pools.push((p.key("name"), m));
+                out.push(Pool {
+                    name,
+                    path: PathBuf::from(dir),
+                });
+            }
+        }
+        out
+    }
+
+    pub(super) fn required_string(&mut self, f: &Fields<'_>, key: &str) -> Option<String> {
+        match f.get(key) {
+            Some(n) => self.string(n, &f.path.key(key)),
+            None => {
+                self.err(&f.path.key(key), Some(f.mark), format!("{key} is required"));
+                None
+            }
+        }
+    }
+
+    fn networks(&mut self, node: &Node, path: &KeyPath) -> Vec<Network> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(node, path).iter().enumerate() {
+            let p = path.index(i);
+            let Some(f) = self.map(item, &p, &["name", "mode", "cidr", "bridge"]) else {
+                continue;
+            };
+            let name = self.required_string(&f, "name");
+            let mode = match f.get("mode").and_then(|n| self.string(n, &p.key("mode"))).as_deref() {
+                None | Some("nat") => NetMode::Nat,
+                Some("isolated") => NetMode::Isolated,
+                Some("bridge") => NetMode::Bridge,
+                Some(other) => {
+                    let m = f.get("mode").map(|n| n.mark);
+                    self.err(&p.key("mode"), m, format!("unknown network mode {other:?} (nat, isolated or bridge)"));
+                    NetMode::Nat
+                }
+            };
+            let cidr = f.get("cidr").and_then(|n| {
+                let text = self.string(n, &p.key("cidr"))?;
+                match text.parse::<Ipv4Net>() {
+                    Ok(net) if net.prefix_len() > 29 => {
+                        self.err(&p.key("cidr"), Some(n.mark), format!("{text} is too small for guests (use a /29 or larger)"));
+                        None
+                    }
+                    Ok(net) if net.network() != net.addr() => {
+                        self.err(&p.key("cidr"), Some(n.mark), format!("{text} has host bits set (did you mean {}?)", net.trunc()));
+                        None
+                    }
+                    Ok(net) => Some(net),
+                    Err(_) => {
+                        self.err(&p.key("cidr"), Some(n.mark), format!("{text:?} is not an IPv4 CIDR such as 192.168.150.0/24"));
+                        None
+                    }
+                }
+            });
+            let bridge = f.get("bridge").and_then(|n| self.string(n, &p.key("bridge")));
+            match mode {
+                NetMode::Bridge if bridge.is_none() => {
+                    self.err(&p.key("bridge"), Some(f.mark), "bridge mode needs bridge: the host bridge to attach to");
+                }
+                NetMode::Bridge if f.get("cidr").is_some() => {
+                    let m = f.get("cidr").map(|n| n.mark);
+                    self.err(&p.key("cidr"), m, "a bridge network's addresses come from the LAN: remove cidr");
+                }
+                NetMode::Nat | NetMode::Isolated if f.get("cidr").is_none() => {
+                    self.err(&p.key("cidr"), Some(f.mark), "cidr is required for nat and isolated networks (e.g. 192.168.150.0/24)");
+                }
+                _ => {}
+            }
+            if let Some(name) = name {
+                let m = f.get("name").map_or(f.mark, |n| n.mark);
+                self.check_name(&name, &p.key("name"), m, 64);
+                self.srcs.networks.push((p.key("cidr"), f.get("cidr").map_or(m, |n| n.mark)));
+                out.push(Network {
+                    name,
+                    mode,
+                    cidr,
+                    bridge,
+                });
+            }
+        }
+        out
+    }
+
+    /// A node (or `defaults`) as written.
+    pub(super) fn node_part(&mut self, node: &Node, path: &KeyPath, defaults: bool) -> NodePart {
+        let keys: Vec<&str> = NODE_KEYS
+            .iter()
+            .copied()
+            .filter(|k| !defaults || !matches!(*k, "name" | "count"))
+            .collect();
+        let Some(f) = self.map(node, path, &keys) else {
+            return NodePart::default();
+        };
+        let mut part = NodePart::default();
+        if let Some(n) = f.get("name") {
+            part.name = self.string(n, &path.key("name")).map(|v| At {
+                v,
+                path: path.key("name"),
+                mark: n.mark,
+            });
+        } else if !defaults {
+            self.err(&path.key("name"), Some(f.mark), "name is required");
+        }
+        if let Some(n) = f.get("count") {
+            part.count = self.uint(n, &path.key("count"), "a count").map(|v| At {
+                v,
+                path: path.key("count"),
+                mark: n.mark,
+            });
+        }
+        let roles_key = if f.get("roles").is_some() { "roles" } else { "role" };
+        if let Some(n) = f.get(roles_key) {
+            let mut roles = Vec::new();
+            for s in self.strings(n, &path.key(roles_key)) {
+                match s.v.as_str() {
+                    "control-plane" | "master" => roles.push(Role::ControlPlane),
+                    "worker" => roles.push(Role::Worker),
+                    "etcd" => roles.push(Role::Etcd),
+                    other => self.err(&s.path, Some(s.mark), format!("unknown role {other:?} (control-plane, worker or etcd)")),
+                }
+            }
+            part.roles = Some(roles);
+        }
+        if let Some(n) = f.get("vcpus") {
+            part.vcpus = self.uint(n, &path.key("vcpus"), "a number of vCPUs").and_then(|v| {
+                if (1..=1024).contains(&v) {
+                    u32::try_from(v).ok()
+                } else {
+                    self.err(&path.key("vcpus"), Some(n.mark), format!("vcpus {v} is out of range (1 to 1024)"));
+                    None
+                }
+            });
+        }
+        if let Some(n) = f.get("memory") {
+            part.memory_mib = self.size(n, &path.key("memory"), Unit::MiB).and_then(|b| {
+                let mib = b / (1024 * 1024);
+                if b % (1024 * 1024) != 0 {
+                    self.err(&path.key("memory"), Some(n.mark), "memory must be a whole number of MiB");
+                    None
+                } else if !(128..=16 * 1024 * 1024).contains(&mib) {
+                    self.err(&path.key("memory"), Some(n.mark), format!("memory {} is out of range (128MiB to 16TiB)", size::human(b)));
+                    None
+                } else {
+                    Some(mib)
+                }
+            });
+        }
+        if let Some(n) = f.get("disk") {
+            part.disk = self.disk(n, &path.key("disk"));
+        }
+        if let Some(n) = f.get("extra_disks") {
+            let disks = self
+                .list(n, &path.key("extra_disks"))
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| self.disk(d, &path.key("extra_disks").index(i)))
+                .collect();
+            part.extra_disks = Some(disks);
+        }
+        if let Some(n) = f.get("networks") {
+            part.networks = Some(self.nics(n, &path.key("networks")));
+        }
+        if let Some(n) = f.get("butane") {
+            let files = self.strings(n, &path.key("butane")).into_iter().map(|s| self.file_ref(s)).collect();
+            part.butane = Some(files);
+        }
+        if let Some(n) = f.get("domain_type") {
+            part.domain_type = match self.string(n, &path.key("domain_type")).as_deref() {
+                Some("kvm") => Some(DomainType::Kvm),
+                Some("qemu") => Some(DomainType::Qemu),
+                Some(other) => {
+                    self.err(&path.key("domain_type"), Some(n.mark), format!("unknown domain_type {other:?} (kvm, or qemu for software emulation)"));
+                    None
+                }
+                None => None,
+            };
+        }
+        if let Some(n) = f.get("boot") {
+            part.boot = self.boot(n, &path.key("boot"));
+        }
+        part
+    }
+
+    pub(super) fn disk(&mut self, node: &Node, path: &KeyPath) -> Option<Disk> {
+        let f = self.map(node, path, &["pool", "size"])?;
+        let pool = self.required_string(&f, "pool");
+        let size = match f.get("size") {
+            Some(n) => self.size(n, &path.key("size"), Unit::GiB).and_then(|b| {
+                if b < 1024 * 1024 {
+                    self.err(&path.key("size"), Some(n.mark), "a disk must be at least 1MiB");
+                    None
+                } else {
+                    Some(b)
+                }
+            }),
+            None => {
+                self.err(&path.key("size"), Some(f.mark), "size is required (e.g. 20GiB)");
+                None
+            }
+        };
+        Some(Disk {
+            pool: pool?,
+            size_bytes: size?,
+        })
+    }
+
+    pub(super) fn nics(&mut self, node: &Node, path: &KeyPath) -> Vec<At<Nic>> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(node, path).iter().enumerate() {
+            let p = path.index(i);
+            let nic = match &item.kind {
+                NodeKind::Scalar { value, .. } => Some(Nic {
+                    network: value.clone(),
+                    ip: None,
+                    mac: None,
+                }),
+                _ => self.nic(item, &p),
+            };
+            if let Some(v) = nic {
+                out.push(At {
+                    v,
+                    path: p,
+                    mark: item.mark,
+                });
+            }
+        }
+        out
+    }
+
+    fn nic(&mut self, item: &Node, p: &KeyPath) -> Option<Nic> {
+        let f = self.map(item, p, &["name", "ip", "mac"])?;
+        let network = self.required_string(&f, "name")?;
+        let ip = f.get("ip").and_then(|n| {
+            let text = self.string(n, &p.key("ip"))?;
+            text.parse::<Ipv4Addr>()
+                .map_err(|_| self.err(&p.key("ip"), Some(n.mark), format!("{text:?} is not an IPv4 address")))
+                .ok()
+        });
+        let mac = f.get("mac").and_then(|n| {
+            let text = self.string(n, &p.key("mac"))?.to_ascii_lowercase();
+            match check_mac(&text) {
+                Ok(()) => Some(text),
+                Err(msg) => {
+                    self.err(&p.key("mac"), Some(n.mark), msg);
+                    None
+                }
+            }
+        });
+        Some(Nic { network, ip, mac })
+    }
+
+    fn boot(&mut self, node: &Node, path: &KeyPath) -> Option<At<Boot>> {
+        let f = self.map(node, path, &["kernel", "initrd", "cmdline"])?;
+        let kernel = self.required_string(&f, "kernel")?;
+        let kernel = self.file_ref(At {
+            v: kernel,
+            path: path.key("kernel"),
+            mark: f.get("kernel").map_or(f.mark, |n| n.mark),
+        });
+        let initrd = f.get("initrd").and_then(|n| {
+            let s = self.string(n, &path.key("initrd"))?;
+            Some(
+                self.file_ref(At {
+                    v: s,
+                    path: path.key("initrd"),
+                    mark: n.mark,
+                })
+                .v,
+            )
+        });
+        let cmdline = f.get("cmdline").and_then(|n| self.string(n, &path.key("cmdline")));
+        Some(At {
+            v: Boot {
+                kernel: kernel.v,
+                initrd,
+                cmdline,
+            },
+            path: path.clone(),
+            mark: f.mark,
+        })
+    }
+
+    /// Names become hostnames, volume prefixes and domain names: one DNS
+    /// label each, lowercase.
+    pub(super) fn check_name(&mut self, name: &str, path: &KeyPath, mark: Mark, max: usize) {
+        let ok = !name.is_empty()
+            && name.len() <= max
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !ok {
+            self.err(
+                path,
+                Some(mark),
+                format!("{name:?} is not a valid name: use 1 to {max} lowercase letters, digits and '-', not starting or ending with '-'"),
+            );
+        }
+    }
+
+    /// Defaults applied, `count` expanded.
+    pub(super) fn expand(&mut self, defaults: &NodePart, parts: Vec<NodePart>) -> Vec<SpecNode> {
+        let mut nodes = Vec::new();
+        for part in parts {
+            let Some(name) = part.name.clone() else {
+                continue;
+            };
+            self.check_name(&name.v, &name.path, name.mark, 63);
+            let count = match &part.count {
+                Some(c) if c.v == 0 || c.v > 10_000 => {
+                    self.err(&c.path, Some(c.mark), format!("count {} is out of range (1 to 10000)", c.v));
+                    continue;
+                }
+                Some(c) => c.v,
+                None => 1,
+            };
+            let nics: Vec<At<Nic>> = pick(&part.networks, &defaults.networks).unwrap_or_else(|| {
+                vec![At {
+                    v: Nic {
+                        network: "default".into(),
+                        ip: None,
+                        mac: None,
+                    },
+                    path: name.path.clone(),
+                    mark: name.mark,
+                }]
+            });
+            let mut butane: Vec<PathBuf> = Vec::new();
+            if let Some(files) = pick(&part.butane, &defaults.butane) {
+                butane.extend(files.into_iter().map(|f| f.v));
+            }
+            for i in 1..=count {
+                let node_name = if part.count.is_some() {
+                    format!("{}{i}", name.v)
+                } else {
+                    name.v.clone()
+                };
+                self.srcs.node_names.push((name.path.clone(), name.mark));
+                self.srcs
+                    .nics
+                    .push(nics.iter().map(|n| (n.path.clone(), n.mark)).collect());
+                nodes.push(SpecNode {
+                    name: node_name,
+                    roles: pick(&part.roles, &defaults.roles).unwrap_or_else(|| vec![Role::Worker]),
+                    vcpus: part.vcpus.or(defaults.vcpus).unwrap_or(2),
+                    memory_mib: part.memory_mib.or(defaults.memory_mib).unwrap_or(4096),
+                    disk: pick(&part.disk, &defaults.disk).unwrap_or_else(|| Disk {
+                        pool: "default".into(),
+                        size_bytes: 20 * 1024 * 1024 * 1024,
+                    }),
+                    extra_disks: pick(&part.extra_disks, &defaults.extra_disks).unwrap_or_default(),
+                    networks: nics.iter().map(|n| n.v.clone()).collect(),
+                    butane: butane.clone(),
+                    domain_type: part.domain_type.or(defaults.domain_type).unwrap_or(DomainType::Kvm),
+                    boot: pick(&part.boot, &defaults.boot).map(|b| b.v),
+                });
+            }
+        }
+        nodes
+    }
+
+    /// Checks across the whole cluster, after expansion.
+    fn check(&mut self, c: &Cluster) {
+        self.check_duplicates(c);
+        self.check_networks(c);
+        self.check_nics(c);
+        let files = std::mem::take(&mut self.srcs.files);
+        for (file, path, mark) in &files {
+            if !file.is_file() {
+                self.err(path, Some(*mark), format!("file {} does not exist", file.display()));
+            }
+        }
+        if c.nodes.is_empty() {
+            self.err(&KeyPath::root().key("nodes"), None, "the cluster has no nodes");
+        }
+    }
+
+    fn check_duplicates(&mut self, c: &Cluster) {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let srcs = std::mem::take(&mut self.srcs.node_names);
+        for (i, node) in c.nodes.iter().enumerate() {
+            let domain = c.domain_name(node);
+            if let Some(&first) = seen.get(&domain) {
+                let (path, mark) = &srcs[i];
+                let (_, fmark) = &srcs[first];
+                self.err(
+                    path,
+                    Some(*mark),
+                    format!("node {} clashes with the node at line {} (both make domain {domain}); rename one", node.name, fmark.line),
+                );
+            } else {
+                seen.insert(domain, i);
+            }
+        }
+        self.srcs.node_names = srcs;
+        for (names, srcs, what) in [
+            (c.pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), std::mem::take(&mut self.srcs.pools), "pool"),
+            (c.networks.iter().map(|n| n.name.clone()).collect(), std::mem::take(&mut self.srcs.networks), "network"),
+        ] {
+            for (i, name) in names.iter().enumerate() {
+                if let Some(first) = names[..i].iter().position(|n| n == name) {
+                    let (path, mark) = &srcs[i];
+                    self.err(path, Some(*mark), format!("{what} {name} is declared twice (first at line {})", srcs[first].1.line));
+                }
+            }
+            if what == "network" {
+                self.srcs.networks = srcs;
+            }
+        }
+    }
+
+    fn check_networks(&mut self, c: &Cluster) {
+        let srcs = std::mem::take(&mut self.srcs.networks);
+        for (i, a) in c.networks.iter().enumerate() {
+            for b in &c.networks[..i] {
+                if let (Some(x), Some(y)) = (a.cidr, b.cidr) {
+                    if x.contains(&y.network()) || y.contains(&x.network()) {
+                        let (path, mark) = &srcs[i];
+                        self.err(path, Some(*mark), format!("network {} ({x}) overlaps network {} ({y})", a.name, b.name));
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_nics(&mut self, c: &Cluster) {
+        let srcs = std::mem::take(&mut self.srcs.nics);
+        let mut ips: HashMap<(String, Ipv4Addr), String> = HashMap::new();
+        let mut macs: HashMap<String, String> = HashMap::new();
+        for (n, node) in c.nodes.iter().enumerate() {
+            for (k, nic) in node.networks.iter().enumerate() {
+                let Some((path, mark)) = srcs.get(n).and_then(|s| s.get(k)).cloned() else {
+                    continue;
+                };
+                if let Some(ip) = nic.ip {
+                    match c.network(&nic.network).and_then(|net| net.cidr) {
+                        None => self.err(&path.key("ip"), Some(mark), format!("ip {ip} needs network {} declared in networks: with a cidr", nic.network)),
+                        Some(cidr) if !cidr.contains(&ip) => {
+                            self.err(&path.key("ip"), Some(mark), format!("ip {ip} is outside network {} ({cidr})", nic.network));
+                        }
+                        Some(cidr) if ip == cidr.network() || ip == cidr.broadcast() || Some(ip) == cidr.hosts().next() => {
+                            self.err(&path.key("ip"), Some(mark), format!("ip {ip} is reserved in {cidr} (network, gateway or broadcast address)"));
+                        }
+                        Some(_) => {
+                            if let Some(other) = ips.insert((nic.network.clone(), ip), node.name.clone()) {
+                                self.err(&path.key("ip"), Some(mark), format!("ip {ip} is also given to node {other}"));
+                            }
+                        }
+                    }
+                }
+                if let Some(mac) = &nic.mac {
+                    if let Some(other) = macs.insert(mac.clone(), node.name.clone()) {
+                        self.err(&path.key("mac"), Some(mark), format!("mac {mac} is also given to node {other}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The node's own value, else the default's.
+fn pick<T: Clone>(own: &Option<T>, default: &Option<T>) -> Option<T> {
+    own.clone().or_else(|| default.clone())
+}
+
+/// libvirt refuses malformed and multicast MACs.
+fn check_mac(mac: &str) -> Result<(), String> {
+    let octets: Vec<&str> = mac.split(':').collect();
+    let valid = octets.len() == 6 && octets.iter().all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
+    if !valid {
+        return Err(format!("{mac:?} is not a MAC address such as 52:54:00:12:34:56"));
+    }
+    let first = u8::from_str_radix(octets[0], 16).unwrap_or(0);
+    if first & 1 == 1 {
+        return Err(format!("{mac} is a multicast address; libvirt rejects it (the first octet must be even)"));
+    }
+    Ok(())
+}
