@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod butane;
+mod init;
+mod spec_args;
+mod validate;
 
 /// Exit code for a failed operation.
 pub const EXIT_FAILED: u8 = 1;
@@ -25,6 +28,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Butane(butane::Args),
+    Init(init::Args),
+    Validate(validate::Args),
 }
 
 /// Run the program on `argv`. Invoked as `butane` (a symlink), it
@@ -41,6 +46,8 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
     match Cli::try_parse_from(argv) {
         Ok(cli) => match cli.command {
             Command::Butane(args) => butane::run(&args),
+            Command::Init(args) => init::run(&args),
+            Command::Validate(args) => validate::run(&args),
         },
         Err(e) => {
             let _ = e.print();

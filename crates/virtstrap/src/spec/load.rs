@@ -56,7 +56,11 @@ pub struct SpecError {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        writeln!(f, "the spec has {n} problem{}:", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "the spec has {n} problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             writeln!(f, "  {p}")?;
         }
@@ -96,11 +100,19 @@ pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Cluster, 
     let root = match yaml::parse(text) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            r.err(&KeyPath::root(), None, "the spec is empty (see `virtstrap init`)");
+            r.err(
+                &KeyPath::root(),
+                None,
+                "the spec is empty (see `virtstrap init`)",
+            );
             return Err(r.finish());
         }
         Err(e) => {
-            r.err(&KeyPath::root(), Some(e.mark), format!("YAML syntax: {}", e.message));
+            r.err(
+                &KeyPath::root(),
+                Some(e.mark),
+                format!("YAML syntax: {}", e.message),
+            );
             return Err(r.finish());
         }
     };
@@ -110,15 +122,13 @@ pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Cluster, 
     } else {
         r.cluster(&root, opts)
     };
+    // cross-checks run even after earlier problems: every problem is
+    // reported in one go
+    if let Some(c) = &cluster {
+        r.check(c);
+    }
     match cluster {
-        Some(c) if r.problems.is_empty() => {
-            r.check(&c);
-            if r.problems.is_empty() {
-                Ok(c)
-            } else {
-                Err(r.finish())
-            }
-        }
+        Some(c) if r.problems.is_empty() => Ok(c),
         _ => Err(r.finish()),
     }
 }
@@ -216,7 +226,8 @@ impl Reader {
     }
 
     pub(super) fn finish(mut self) -> SpecError {
-        self.problems.sort_by_key(|p| p.mark.map(|m| (m.line, m.col)));
+        self.problems
+            .sort_by_key(|p| p.mark.map(|m| (m.line, m.col)));
         SpecError {
             problems: self.problems,
         }
@@ -232,9 +243,18 @@ impl Reader {
     }
 
     /// The entries of a mapping; unknown keys are errors with a hint.
-    pub(super) fn map<'n>(&mut self, node: &'n Node, path: &KeyPath, allowed: &[&str]) -> Option<Fields<'n>> {
+    pub(super) fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &KeyPath,
+        allowed: &[&str],
+    ) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.err(path, Some(node.mark), "expected a mapping (key: value lines)");
+            self.err(
+                path,
+                Some(node.mark),
+                "expected a mapping (key: value lines)",
+            );
             return None;
         };
         let mut fields = Fields {
@@ -251,7 +271,11 @@ impl Reader {
                 let hint = closest(key, allowed.iter().copied())
                     .map(|c| format!(" (did you mean {c}?)"))
                     .unwrap_or_else(|| format!(" (allowed: {})", allowed.join(", ")));
-                self.err(&path.key(key), Some(k.mark), format!("unknown key {key}{hint}"));
+                self.err(
+                    &path.key(key),
+                    Some(k.mark),
+                    format!("unknown key {key}{hint}"),
+                );
                 continue;
             }
             fields.entries.push((key, v, k.mark));
@@ -272,7 +296,11 @@ impl Reader {
     pub(super) fn uint(&mut self, node: &Node, path: &KeyPath, what: &str) -> Option<u64> {
         let parsed = scalar(node).and_then(|s| s.trim().parse::<u64>().ok());
         if parsed.is_none() {
-            self.err(path, Some(node.mark), format!("expected {what} (a whole number)"));
+            self.err(
+                path,
+                Some(node.mark),
+                format!("expected {what} (a whole number)"),
+            );
         }
         parsed
     }
@@ -312,7 +340,11 @@ impl Reader {
                 })
                 .collect(),
             NodeKind::Map(_) => {
-                self.err(path, Some(node.mark), "expected a string or a list of strings");
+                self.err(
+                    path,
+                    Some(node.mark),
+                    "expected a string or a list of strings",
+                );
                 Vec::new()
             }
         }
@@ -358,29 +390,51 @@ impl Reader {
         let name = match f.get("name") {
             Some(n) => self.string(n, &p.key("name")),
             None => {
-                self.err(&p.key("name"), Some(f.mark), "name is required (the cluster's name)");
+                self.err(
+                    &p.key("name"),
+                    Some(f.mark),
+                    "name is required (the cluster's name)",
+                );
                 None
             }
         };
         if let (Some(n), Some(node)) = (&name, f.get("name")) {
             self.check_name(n, &p.key("name"), node.mark, 40);
         }
-        let connect = f.get("connect").and_then(|n| self.string(n, &p.key("connect")));
-        let os = match f.get("os").and_then(|n| self.string(n, &p.key("os"))).as_deref() {
+        let connect = f
+            .get("connect")
+            .and_then(|n| self.string(n, &p.key("connect")));
+        let os = match f
+            .get("os")
+            .and_then(|n| self.string(n, &p.key("os")))
+            .as_deref()
+        {
             None | Some("fcos") => Os::Fcos,
             Some("flatcar") => Os::Flatcar,
             Some(other) => {
                 let m = f.get("os").map(|n| n.mark);
-                self.err(&p.key("os"), m, format!("unknown os {other:?} (fcos or flatcar)"));
+                self.err(
+                    &p.key("os"),
+                    m,
+                    format!("unknown os {other:?} (fcos or flatcar)"),
+                );
                 Os::Fcos
             }
         };
-        let domain_name = match f.get("domain_name").and_then(|n| self.string(n, &p.key("domain_name"))).as_deref() {
+        let domain_name = match f
+            .get("domain_name")
+            .and_then(|n| self.string(n, &p.key("domain_name")))
+            .as_deref()
+        {
             None | Some("prefixed") => DomainNaming::Prefixed,
             Some("node") => DomainNaming::Node,
             Some(other) => {
                 let m = f.get("domain_name").map(|n| n.mark);
-                self.err(&p.key("domain_name"), m, format!("unknown domain_name {other:?} (prefixed or node)"));
+                self.err(
+                    &p.key("domain_name"),
+                    m,
+                    format!("unknown domain_name {other:?} (prefixed or node)"),
+                );
                 DomainNaming::Prefixed
             }
         };
@@ -393,15 +447,25 @@ impl Reader {
             .map(|a| a.v)
             .collect();
         let mut butane: Vec<PathBuf> = opts.extra_butane.clone();
-        for s in f.get("butane").map(|n| self.strings(n, &p.key("butane"))).unwrap_or_default() {
+        for s in f
+            .get("butane")
+            .map(|n| self.strings(n, &p.key("butane")))
+            .unwrap_or_default()
+        {
             butane.push(self.file_ref(s).v);
         }
         let defaults = match f.get("defaults") {
             Some(n) => self.node_part(n, &p.key("defaults"), true),
             None => NodePart::default(),
         };
-        let pools = f.get("pools").map(|n| self.pools(n, &p.key("pools"))).unwrap_or_default();
-        let networks = f.get("networks").map(|n| self.networks(n, &p.key("networks"))).unwrap_or_default();
+        let pools = f
+            .get("pools")
+            .map(|n| self.pools(n, &p.key("pools")))
+            .unwrap_or_default();
+        let networks = f
+            .get("networks")
+            .map(|n| self.networks(n, &p.key("networks")))
+            .unwrap_or_default();
         let mut parts = Vec::new();
         match f.get("nodes") {
             Some(n) => {
@@ -409,14 +473,23 @@ impl Reader {
                     parts.push(self.node_part(item, &p.key("nodes").index(i), false));
                 }
             }
-            None => self.err(&p.key("nodes"), Some(f.mark), "nodes is required (a list of VMs)"),
+            None => self.err(
+                &p.key("nodes"),
+                Some(f.mark),
+                "nodes is required (a list of VMs)",
+            ),
         }
         let nodes = self.expand(&defaults, parts);
         if image.is_none() && nodes.iter().any(|n| n.boot.is_none()) {
-            self.err(&p.key("image"), Some(f.mark), "image is required: the base image ({pool, volume}) root disks are layered on");
+            self.err(
+                &p.key("image"),
+                Some(f.mark),
+                "image is required: the base image ({pool, volume}) root disks are layered on",
+            );
         }
         Some(Cluster {
-            name: name?,
+            // a missing or bad name is reported above; keep checking
+            name: name.unwrap_or_default(),
             connect,
             os,
             image: image.unwrap_or_else(|| Image {
@@ -447,7 +520,11 @@ impl Reader {
         let format = get("format", self).unwrap_or_else(|| "qcow2".into());
         if !matches!(format.as_str(), "qcow2" | "raw") {
             let m = f.get("format").map(|n| n.mark);
-            self.err(&path.key("format"), m, format!("unknown image format {format:?} (qcow2 or raw)"));
+            self.err(
+                &path.key("format"),
+                m,
+                format!("unknown image format {format:?} (qcow2 or raw)"),
+            );
         }
         Some(Image {
             pool: pool?,
@@ -502,13 +579,21 @@ impl Reader {
                 continue;
             };
             let name = self.required_string(&f, "name");
-            let mode = match f.get("mode").and_then(|n| self.string(n, &p.key("mode"))).as_deref() {
+            let mode = match f
+                .get("mode")
+                .and_then(|n| self.string(n, &p.key("mode")))
+                .as_deref()
+            {
                 None | Some("nat") => NetMode::Nat,
                 Some("isolated") => NetMode::Isolated,
                 Some("bridge") => NetMode::Bridge,
                 Some(other) => {
                     let m = f.get("mode").map(|n| n.mark);
-                    self.err(&p.key("mode"), m, format!("unknown network mode {other:?} (nat, isolated or bridge)"));
+                    self.err(
+                        &p.key("mode"),
+                        m,
+                        format!("unknown network mode {other:?} (nat, isolated or bridge)"),
+                    );
                     NetMode::Nat
                 }
             };
@@ -516,38 +601,66 @@ impl Reader {
                 let text = self.string(n, &p.key("cidr"))?;
                 match text.parse::<Ipv4Net>() {
                     Ok(net) if net.prefix_len() > 29 => {
-                        self.err(&p.key("cidr"), Some(n.mark), format!("{text} is too small for guests (use a /29 or larger)"));
+                        self.err(
+                            &p.key("cidr"),
+                            Some(n.mark),
+                            format!("{text} is too small for guests (use a /29 or larger)"),
+                        );
                         None
                     }
                     Ok(net) if net.network() != net.addr() => {
-                        self.err(&p.key("cidr"), Some(n.mark), format!("{text} has host bits set (did you mean {}?)", net.trunc()));
+                        self.err(
+                            &p.key("cidr"),
+                            Some(n.mark),
+                            format!("{text} has host bits set (did you mean {}?)", net.trunc()),
+                        );
                         None
                     }
                     Ok(net) => Some(net),
                     Err(_) => {
-                        self.err(&p.key("cidr"), Some(n.mark), format!("{text:?} is not an IPv4 CIDR such as 192.168.150.0/24"));
+                        self.err(
+                            &p.key("cidr"),
+                            Some(n.mark),
+                            format!("{text:?} is not an IPv4 CIDR such as 192.168.150.0/24"),
+                        );
                         None
                     }
                 }
             });
-            let bridge = f.get("bridge").and_then(|n| self.string(n, &p.key("bridge")));
+            let bridge = f
+                .get("bridge")
+                .and_then(|n| self.string(n, &p.key("bridge")));
             match mode {
                 NetMode::Bridge if bridge.is_none() => {
-                    self.err(&p.key("bridge"), Some(f.mark), "bridge mode needs bridge: the host bridge to attach to");
+                    self.err(
+                        &p.key("bridge"),
+                        Some(f.mark),
+                        "bridge mode needs bridge: the host bridge to attach to",
+                    );
                 }
                 NetMode::Bridge if f.get("cidr").is_some() => {
                     let m = f.get("cidr").map(|n| n.mark);
-                    self.err(&p.key("cidr"), m, "a bridge network's addresses come from the LAN: remove cidr");
+                    self.err(
+                        &p.key("cidr"),
+                        m,
+                        "a bridge network's addresses come from the LAN: remove cidr",
+                    );
                 }
                 NetMode::Nat | NetMode::Isolated if f.get("cidr").is_none() => {
-                    self.err(&p.key("cidr"), Some(f.mark), "cidr is required for nat and isolated networks (e.g. 192.168.150.0/24)");
+                    self.err(
+                        &p.key("cidr"),
+                        Some(f.mark),
+                        "cidr is required for nat and isolated networks (e.g. 192.168.150.0/24)",
+                    );
                 }
                 _ => {}
             }
             if let Some(name) = name {
                 let m = f.get("name").map_or(f.mark, |n| n.mark);
                 self.check_name(&name, &p.key("name"), m, 64);
-                self.srcs.networks.push((p.key("cidr"), f.get("cidr").map_or(m, |n| n.mark)));
+                self.srcs
+                    .networks
+                    .push((p.key("cidr"), f.get("cidr").map_or(m, |n| n.mark)));
                 out.push(Network {
                     name,
                     mode,
@@ -586,7 +699,11 @@ impl Reader {
                 mark: n.mark,
             });
         }
-        let roles_key = if f.get("roles").is_some() { "roles" } else { "role" };
+        let roles_key = if f.get("roles").is_some() {
+            "roles"
+        } else {
+            "role"
+        };
         if let Some(n) = f.get(roles_key) {
             let mut roles = Vec::new();
             for s in self.strings(n, &path.key(roles_key)) {
@@ -594,29 +711,50 @@ impl Reader {
                     "control-plane" | "master" => roles.push(Role::ControlPlane),
                     "worker" => roles.push(Role::Worker),
                     "etcd" => roles.push(Role::Etcd),
-                    other => self.err(&s.path, Some(s.mark), format!("unknown role {other:?} (control-plane, worker or etcd)")),
+                    other => self.err(
+                        &s.path,
+                        Some(s.mark),
+                        format!("unknown role {other:?} (control-plane, worker or etcd)"),
+                    ),
                 }
             }
             part.roles = Some(roles);
         }
         if let Some(n) = f.get("vcpus") {
-            part.vcpus = self.uint(n, &path.key("vcpus"), "a number of vCPUs").and_then(|v| {
-                if (1..=1024).contains(&v) {
-                    u32::try_from(v).ok()
-                } else {
-                    self.err(&path.key("vcpus"), Some(n.mark), format!("vcpus {v} is out of range (1 to 1024)"));
-                    None
-                }
-            });
+            part.vcpus = self
+                .uint(n, &path.key("vcpus"), "a number of vCPUs")
+                .and_then(|v| {
+                    if (1..=1024).contains(&v) {
+                        u32::try_from(v).ok()
+                    } else {
+                        self.err(
+                            &path.key("vcpus"),
+                            Some(n.mark),
+                            format!("vcpus {v} is out of range (1 to 1024)"),
+                        );
+                        None
+                    }
+                });
         }
         if let Some(n) = f.get("memory") {
             part.memory_mib = self.size(n, &path.key("memory"), Unit::MiB).and_then(|b| {
                 let mib = b / (1024 * 1024);
                 if b % (1024 * 1024) != 0 {
-                    self.err(&path.key("memory"), Some(n.mark), "memory must be a whole number of MiB");
+                    self.err(
+                        &path.key("memory"),
+                        Some(n.mark),
+                        "memory must be a whole number of MiB",
+                    );
                     None
                 } else if !(128..=16 * 1024 * 1024).contains(&mib) {
-                    self.err(&path.key("memory"), Some(n.mark), format!("memory {} is out of range (128MiB to 16TiB)", size::human(b)));
+                    self.err(
+                        &path.key("memory"),
+                        Some(n.mark),
+                        format!(
+                            "memory {} is out of range (128MiB to 16TiB)",
+                            size::human(b)
+                        ),
+                    );
                     None
                 } else {
                     Some(mib)
@@ -639,7 +777,11 @@ impl Reader {
             part.networks = Some(self.nics(n, &path.key("networks")));
         }
         if let Some(n) = f.get("butane") {
-            let files = self.strings(n, &path.key("butane")).into_iter().map(|s| self.file_ref(s)).collect();
+            let files = self
+                .strings(n, &path.key("butane"))
+                .into_iter()
+                .map(|s| self.file_ref(s))
+                .collect();
             part.butane = Some(files);
         }
         if let Some(n) = f.get("domain_type") {
@@ -647,7 +789,13 @@ impl Reader {
                 Some("kvm") => Some(DomainType::Kvm),
                 Some("qemu") => Some(DomainType::Qemu),
                 Some(other) => {
-                    self.err(&path.key("domain_type"), Some(n.mark), format!("unknown domain_type {other:?} (kvm, or qemu for software emulation)"));
+                    self.err(
+                        &path.key("domain_type"),
+                        Some(n.mark),
+                        format!(
+                            "unknown domain_type {other:?} (kvm, or qemu for software emulation)"
+                        ),
+                    );
                     None
                 }
                 None => None,
@@ -665,14 +813,22 @@ impl Reader {
         let size = match f.get("size") {
             Some(n) => self.size(n, &path.key("size"), Unit::GiB).and_then(|b| {
                 if b < 1024 * 1024 {
-                    self.err(&path.key("size"), Some(n.mark), "a disk must be at least 1MiB");
+                    self.err(
+                        &path.key("size"),
+                        Some(n.mark),
+                        "a disk must be at least 1MiB",
+                    );
                     None
                 } else {
                     Some(b)
                 }
             }),
             None => {
-                self.err(&path.key("size"), Some(f.mark), "size is required (e.g. 20GiB)");
+                self.err(
+                    &path.key("size"),
+                    Some(f.mark),
+                    "size is required (e.g. 20GiB)",
+                );
                 None
             }
         };
@@ -710,9 +866,12 @@ impl Reader {
         let network = self.required_string(&f, "name")?;
         let ip = f.get("ip").and_then(|n| {
             let text = self.string(n, &p.key("ip"))?;
-            text.parse::<Ipv4Addr>()
-                .map_err(|_| self.err(&p.key("ip"), Some(n.mark), format!("{text:?} is not an IPv4 address")))
-                .ok()
+            let ip = text.parse::<Ipv4Addr>().ok();
+            if ip.is_none() {
+                let msg = format!("{text:?} is not an IPv4 address");
+                self.err(&p.key("ip"), Some(n.mark), msg);
+            }
+            ip
         });
         let mac = f.get("mac").and_then(|n| {
             let text = self.string(n, &p.key("mac"))?.to_ascii_lowercase();
@@ -746,7 +905,9 @@ impl Reader {
                 .v,
             )
         });
-        let cmdline = f.get("cmdline").and_then(|n| self.string(n, &path.key("cmdline")));
+        let cmdline = f
+            .get("cmdline")
+            .and_then(|n| self.string(n, &path.key("cmdline")));
         Some(At {
             v: Boot {
                 kernel: kernel.v,
@@ -763,7 +924,9 @@ impl Reader {
     pub(super) fn check_name(&mut self, name: &str, path: &KeyPath, mark: Mark, max: usize) {
         let ok = !name.is_empty()
             && name.len() <= max
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !name.starts_with('-')
             && !name.ends_with('-');
         if !ok {
@@ -785,23 +948,28 @@ impl Reader {
             self.check_name(&name.v, &name.path, name.mark, 63);
             let count = match &part.count {
                 Some(c) if c.v == 0 || c.v > 10_000 => {
-                    self.err(&c.path, Some(c.mark), format!("count {} is out of range (1 to 10000)", c.v));
+                    self.err(
+                        &c.path,
+                        Some(c.mark),
+                        format!("count {} is out of range (1 to 10000)", c.v),
+                    );
                     continue;
                 }
                 Some(c) => c.v,
                 None => 1,
             };
-            let nics: Vec<At<Nic>> = pick(&part.networks, &defaults.networks).unwrap_or_else(|| {
-                vec![At {
-                    v: Nic {
-                        network: "default".into(),
-                        ip: None,
-                        mac: None,
-                    },
-                    path: name.path.clone(),
-                    mark: name.mark,
-                }]
-            });
+            let nics: Vec<At<Nic>> =
+                pick(&part.networks, &defaults.networks).unwrap_or_else(|| {
+                    vec![At {
+                        v: Nic {
+                            network: "default".into(),
+                            ip: None,
+                            mac: None,
+                        },
+                        path: name.path.clone(),
+                        mark: name.mark,
+                    }]
+                });
             let mut butane: Vec<PathBuf> = Vec::new();
             if let Some(files) = pick(&part.butane, &defaults.butane) {
                 butane.extend(files.into_iter().map(|f| f.v));
@@ -828,7 +996,10 @@ impl Reader {
                     extra_disks: pick(&part.extra_disks, &defaults.extra_disks).unwrap_or_default(),
                     networks: nics.iter().map(|n| n.v.clone()).collect(),
                     butane: butane.clone(),
-                    domain_type: part.domain_type.or(defaults.domain_type).unwrap_or(DomainType::Kvm),
+                    domain_type: part
+                        .domain_type
+                        .or(defaults.domain_type)
+                        .unwrap_or(DomainType::Kvm),
                     boot: pick(&part.boot, &defaults.boot).map(|b| b.v),
                 });
             }
@@ -844,11 +1015,19 @@ impl Reader {
         let files = std::mem::take(&mut self.srcs.files);
         for (file, path, mark) in &files {
             if !file.is_file() {
-                self.err(path, Some(*mark), format!("file {} does not exist", file.display()));
+                self.err(
+                    path,
+                    Some(*mark),
+                    format!("file {} does not exist", file.display()),
+                );
             }
         }
         if c.nodes.is_empty() {
-            self.err(&KeyPath::root().key("nodes"), None, "the cluster has no nodes");
+            self.err(
+                &KeyPath::root().key("nodes"),
+                None,
+                "the cluster has no nodes",
+            );
         }
     }
 
@@ -871,13 +1050,28 @@ impl Reader {
         }
         self.srcs.node_names = srcs;
         for (names, srcs, what) in [
-            (c.pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), std::mem::take(&mut self.srcs.pools), "pool"),
-            (c.networks.iter().map(|n| n.name.clone()).collect(), std::mem::take(&mut self.srcs.networks), "network"),
+            (
+                c.pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+                std::mem::take(&mut self.srcs.pools),
+                "pool",
+            ),
+            (
+                c.networks.iter().map(|n| n.name.clone()).collect(),
+                std::mem::take(&mut self.srcs.networks),
+                "network",
+            ),
         ] {
             for (i, name) in names.iter().enumerate() {
                 if let Some(first) = names[..i].iter().position(|n| n == name) {
                     let (path, mark) = &srcs[i];
-                    self.err(path, Some(*mark), format!("{what} {name} is declared twice (first at line {})", srcs[first].1.line));
+                    self.err(
+                        path,
+                        Some(*mark),
+                        format!(
+                            "{what} {name} is declared twice (first at line {})",
+                            srcs[first].1.line
+                        ),
+                    );
                 }
             }
             if what == "network" {
@@ -893,7 +1087,11 @@ impl Reader {
                 if let (Some(x), Some(y)) = (a.cidr, b.cidr) {
                     if x.contains(&y.network()) || y.contains(&x.network()) {
                         let (path, mark) = &srcs[i];
-                        self.err(path, Some(*mark), format!("network {} ({x}) overlaps network {} ({y})", a.name, b.name));
+                        self.err(
+                            path,
+                            Some(*mark),
+                            format!("network {} ({x}) overlaps network {} ({y})", a.name, b.name),
+                        );
                     }
                 }
             }
@@ -911,23 +1109,48 @@ impl Reader {
                 };
                 if let Some(ip) = nic.ip {
                     match c.network(&nic.network).and_then(|net| net.cidr) {
-                        None => self.err(&path.key("ip"), Some(mark), format!("ip {ip} needs network {} declared in networks: with a cidr", nic.network)),
+                        None => self.err(
+                            &path.key("ip"),
+                            Some(mark),
+                            format!(
+                                "ip {ip} needs network {} declared in networks: with a cidr",
+                                nic.network
+                            ),
+                        ),
                         Some(cidr) if !cidr.contains(&ip) => {
-                            self.err(&path.key("ip"), Some(mark), format!("ip {ip} is outside network {} ({cidr})", nic.network));
+                            self.err(
+                                &path.key("ip"),
+                                Some(mark),
+                                format!("ip {ip} is outside network {} ({cidr})", nic.network),
+                            );
                         }
-                        Some(cidr) if ip == cidr.network() || ip == cidr.broadcast() || Some(ip) == cidr.hosts().next() => {
+                        Some(cidr)
+                            if ip == cidr.network()
+                                || ip == cidr.broadcast()
+                                || Some(ip) == cidr.hosts().next() =>
+                        {
                             self.err(&path.key("ip"), Some(mark), format!("ip {ip} is reserved in {cidr} (network, gateway or broadcast address)"));
                         }
                         Some(_) => {
-                            if let Some(other) = ips.insert((nic.network.clone(), ip), node.name.clone()) {
-                                self.err(&path.key("ip"), Some(mark), format!("ip {ip} is also given to node {other}"));
+                            if let Some(other) =
+                                ips.insert((nic.network.clone(), ip), node.name.clone())
+                            {
+                                self.err(
+                                    &path.key("ip"),
+                                    Some(mark),
+                                    format!("ip {ip} is also given to node {other}"),
+                                );
                             }
                         }
                     }
                 }
                 if let Some(mac) = &nic.mac {
                     if let Some(other) = macs.insert(mac.clone(), node.name.clone()) {
-                        self.err(&path.key("mac"), Some(mark), format!("mac {mac} is also given to node {other}"));
+                        self.err(
+                            &path.key("mac"),
+                            Some(mark),
+                            format!("mac {mac} is also given to node {other}"),
+                        );
                     }
                 }
             }
@@ -943,13 +1166,20 @@ fn pick<T: Clone>(own: &Option<T>, default: &Option<T>) -> Option<T> {
 /// libvirt refuses malformed and multicast MACs.
 fn check_mac(mac: &str) -> Result<(), String> {
     let octets: Vec<&str> = mac.split(':').collect();
-    let valid = octets.len() == 6 && octets.iter().all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
+    let valid = octets.len() == 6
+        && octets
+            .iter()
+            .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
     if !valid {
-        return Err(format!("{mac:?} is not a MAC address such as 52:54:00:12:34:56"));
+        return Err(format!(
+            "{mac:?} is not a MAC address such as 52:54:00:12:34:56"
+        ));
     }
     let first = u8::from_str_radix(octets[0], 16).unwrap_or(0);
     if first & 1 == 1 {
-        return Err(format!("{mac} is a multicast address; libvirt rejects it (the first octet must be even)"));
+        return Err(format!(
+            "{mac} is a multicast address; libvirt rejects it (the first octet must be even)"
+        ));
     }
     Ok(())
 }

@@ -20,11 +20,15 @@ const TIB: u64 = GIB * 1024;
 /// `M`, `G`, `T` as qemu-img reads them), decimal `KB`..`TB`, and `B`.
 pub fn parse(text: &str, bare: Unit) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let unit = unit.trim();
     if num.is_empty() {
-        return Err(format!("{text:?} is not a size (write e.g. 4GiB or 512MiB)"));
+        return Err(format!(
+            "{text:?} is not a size (write e.g. 4GiB or 512MiB)"
+        ));
     }
     let mult: u64 = match unit {
         "" => match bare {

@@ -32,10 +32,16 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
     let NodeKind::Map(entries) = &root.kind else {
         return None;
     };
-    let list_node = entries.iter().find(|(k, _)| matches!(&k.kind, NodeKind::Scalar { value, .. } if value == "k8s_node"))?;
+    let list_node = entries
+        .iter()
+        .find(|(k, _)| matches!(&k.kind, NodeKind::Scalar { value, .. } if value == "k8s_node"))?;
     let path = KeyPath::root().key("k8s_node");
     let NodeKind::Seq(items) = &list_node.1.kind else {
-        r.err(&path, Some(list_node.1.mark), "k8s_node must be a list of nodes");
+        r.err(
+            &path,
+            Some(list_node.1.mark),
+            "k8s_node must be a list of nodes",
+        );
         return None;
     };
     let mut parts = Vec::new();
@@ -66,7 +72,18 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
 }
 
 fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
-    let f = r.map(item, path, &["node_name", "vcpus", "vmem", "disk", "networks", "is_master"])?;
+    let f = r.map(
+        item,
+        path,
+        &[
+            "node_name",
+            "vcpus",
+            "vmem",
+            "disk",
+            "networks",
+            "is_master",
+        ],
+    )?;
     let mut part = NodePart::default();
     let name = r.required_string(&f, "node_name")?;
     part.name = Some(At {
@@ -80,7 +97,9 @@ fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
             .and_then(|v| u32::try_from(v).ok());
     }
     if let Some(n) = f.get("vmem") {
-        part.memory_mib = r.size(n, &path.key("vmem"), Unit::MiB).map(|b| b / (1024 * 1024));
+        part.memory_mib = r
+            .size(n, &path.key("vmem"), Unit::MiB)
+            .map(|b| b / (1024 * 1024));
     }
     if let Some(n) = f.get("disk") {
         part.disk = r.disk(n, &path.key("disk"));
@@ -90,11 +109,17 @@ fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
     }
     let master = match f.get("is_master") {
         Some(n) => match &n.kind {
-            NodeKind::Scalar { value, .. } => matches!(value.as_str(), "true" | "True" | "yes" | "on"),
+            NodeKind::Scalar { value, .. } => {
+                matches!(value.as_str(), "true" | "True" | "yes" | "on")
+            }
             _ => false,
         },
         None => false,
     };
-    part.roles = Some(vec![if master { Role::ControlPlane } else { Role::Worker }]);
+    part.roles = Some(vec![if master {
+        Role::ControlPlane
+    } else {
+        Role::Worker
+    }]);
     Some(part)
 }

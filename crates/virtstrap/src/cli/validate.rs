@@ -1,0 +1,73 @@
+//! `virtstrap validate`: load and check the spec and every node's
+//! Ignition; touch nothing.
+
+use std::process::ExitCode;
+
+use clap::Args as ClapArgs;
+
+use crate::render::ignition::node_ignition;
+use crate::spec::Role;
+
+use super::spec_args::{print_ignition_error, SpecArgs};
+use super::EXIT_BAD_INPUT;
+
+/// Check a cluster spec and its Butane files without touching any host.
+///
+/// Every problem is reported with file, line, column and key path; the
+/// exit status is 2 if there is any. Each node's Ignition config is built
+/// (the cluster's Butane files, virtstrap's hostname and SSH keys, then
+/// the node's own) and checked too.
+///
+/// Examples:
+///   virtstrap validate
+///   virtstrap validate -f examples/seed/vars.yml --butane examples/seed/node.bu
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    spec: SpecArgs,
+}
+
+/// Run the command.
+pub fn run(args: &Args) -> ExitCode {
+    let loaded = match args.spec.load() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let c = &loaded.cluster;
+    let mut failed = false;
+    let mut warned: Vec<std::path::PathBuf> = Vec::new();
+    for node in &c.nodes {
+        match node_ignition(c, node, &loaded.butane) {
+            Ok(ign) => {
+                for (file, report) in ign.warnings {
+                    if !warned.contains(&file) {
+                        for line in report.raw().lines() {
+                            eprintln!("{}: {line}", file.display());
+                        }
+                        warned.push(file);
+                    }
+                }
+            }
+            Err(e) => {
+                print_ignition_error(&e);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let count = |role: Role| c.nodes.iter().filter(|n| n.roles.contains(&role)).count();
+    println!(
+        "{}: valid: cluster {}, {} nodes ({} control-plane, {} worker), {} networks and {} pools declared",
+        args.spec.file.display(),
+        c.name,
+        c.nodes.len(),
+        count(Role::ControlPlane),
+        count(Role::Worker),
+        c.networks.len(),
+        c.pools.len()
+    );
+    ExitCode::SUCCESS
+}
