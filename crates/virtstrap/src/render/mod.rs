@@ -2,4 +2,12 @@
 //! step of spec -> render -> plan -> apply. Pure: a [`crate::spec::Cluster`]
 //! and facts about the host in, XML and JSON text out.
 
+pub mod addr;
+pub mod domain;
+pub mod host;
 pub mod ignition;
+pub mod network;
+pub mod storage;
+#[cfg(test)]
+mod testutil;
+mod xml;
