@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod butane;
 mod init;
+mod render;
 mod spec_args;
 mod validate;
 
@@ -29,6 +30,7 @@ struct Cli {
 enum Command {
     Butane(butane::Args),
     Init(init::Args),
+    Render(render::Args),
     Validate(validate::Args),
 }
 
@@ -47,6 +49,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Ok(cli) => match cli.command {
             Command::Butane(args) => butane::run(&args),
             Command::Init(args) => init::run(&args),
+            Command::Render(args) => render::run(&args),
             Command::Validate(args) => validate::run(&args),
         },
         Err(e) => {

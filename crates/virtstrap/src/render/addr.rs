@@ -14,23 +14,13 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use sha2::{Digest, Sha256};
 
 use crate::spec::{Cluster, Nic};
 
-/// The deterministic MAC of the NIC of `node` in `cluster` on `network`:
-/// `52:54:00` (QEMU's prefix, which libvirt uses) and three bytes of
-/// SHA-256 over the three names, each length-prefixed so that no two
-/// different triples hash the same input.
+/// The deterministic MAC of the NIC of `node` in `cluster` on `network`
+/// (see [`crate::spec::derived_mac`]).
 pub fn mac(cluster: &str, node: &str, network: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"virtstrap-mac-v1");
-    for part in [cluster, node, network] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    let d = h.finalize();
-    format!("52:54:00:{:02x}:{:02x}:{:02x}", d[0], d[1], d[2])
+    crate::spec::derived_mac(cluster, node, network)
 }
 
 /// The MAC `nic` of `node` gets: the spec's own (lowercased, as libvirt

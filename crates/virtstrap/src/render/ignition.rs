@@ -69,6 +69,8 @@ pub enum IgnitionError {
 /// A node's Ignition config.
 #[derive(Clone, Debug)]
 pub struct NodeIgnition {
+    /// The config tree (`config.to_json(true)` for humans).
+    pub config: Out,
     /// The JSON text (compact, as Butane writes it).
     pub json: String,
     /// Its Ignition spec version.
@@ -190,6 +192,7 @@ pub fn node_ignition(
     }
     Ok(NodeIgnition {
         json: config.to_json(false),
+        config,
         version,
         warnings,
     })

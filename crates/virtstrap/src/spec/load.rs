@@ -1144,14 +1144,17 @@ impl Reader {
                         }
                     }
                 }
-                if let Some(mac) = &nic.mac {
-                    if let Some(other) = macs.insert(mac.clone(), node.name.clone()) {
-                        self.err(
-                            &path.key("mac"),
-                            Some(mark),
-                            format!("mac {mac} is also given to node {other}"),
-                        );
-                    }
+                let (mac, derived) = match &nic.mac {
+                    Some(m) => (m.clone(), false),
+                    None => (super::derived_mac(&c.name, &node.name, &nic.network), true),
+                };
+                if let Some(other) = macs.insert(mac.clone(), node.name.clone()) {
+                    let msg = if derived {
+                        format!("the MAC derived for this NIC ({mac}) is also node {other}'s; set mac: on one of them")
+                    } else {
+                        format!("mac {mac} is also given to node {other}")
+                    };
+                    self.err(&path.key("mac"), Some(mark), msg);
                 }
             }
         }

@@ -15,6 +15,23 @@ mod vars;
 
 pub use load::{load, load_str, LoadOptions, SpecError, SpecProblem};
 
+/// The MAC a NIC of `node` in `cluster` on `network` gets unless the spec
+/// gives one: `52:54:00` (QEMU's prefix, which libvirt uses) and three
+/// bytes of SHA-256 over the three names, each length-prefixed so that no
+/// two different triples hash the same input. Collisions (24 bits) are
+/// found by [`load`], which asks for an explicit `mac:` then.
+pub fn derived_mac(cluster: &str, node: &str, network: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"virtstrap-mac-v1");
+    for part in [cluster, node, network] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let d = h.finalize();
+    format!("52:54:00:{:02x}:{:02x}:{:02x}", d[0], d[1], d[2])
+}
+
 /// Default libvirt URI when neither the spec, `--connect` nor
 /// `LIBVIRT_DEFAULT_URI` names one.
 pub const DEFAULT_CONNECT: &str = "qemu:///system";

@@ -1,0 +1,135 @@
+//! `virtstrap render NODE`: print what apply would create for one node.
+
+use std::process::ExitCode;
+
+use clap::{Args as ClapArgs, ValueEnum};
+
+use crate::render::domain::{domain_xml, DomainOptions};
+use crate::render::host::HostFacts;
+use crate::render::ignition::node_ignition;
+use crate::render::network::network_xml;
+use crate::render::storage::{node_volumes, pool_xml};
+
+use super::spec_args::{print_ignition_error, SpecArgs};
+use super::EXIT_BAD_INPUT;
+
+/// Print the libvirt XML and the Ignition config for one node.
+///
+/// Nothing is touched: the output is what `apply` would define. Pool
+/// paths not declared in the spec are assumed to be
+/// /var/lib/libvirt/images. --explain puts a comment before each XML
+/// element saying why it is there.
+///
+/// Examples:
+///   virtstrap render master1 --explain
+///   virtstrap render worker2 --only ignition > worker2.ign
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Node to render (as named in the spec, after count expansion)
+    node: String,
+    #[command(flatten)]
+    spec: SpecArgs,
+    /// Comment every XML element with why it is there
+    #[arg(long)]
+    explain: bool,
+    /// Pass Ignition with -fw_cfg in <qemu:commandline> (libvirt < 6.5)
+    #[arg(long)]
+    qemu_commandline_fw_cfg: bool,
+    /// Print only this part
+    #[arg(long, value_enum)]
+    only: Option<Part>,
+}
+
+/// A part of the rendering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Part {
+    /// The domain XML
+    Domain,
+    /// The node's volumes (root overlay, data disks, Ignition)
+    Volumes,
+    /// The declared networks and pools the node uses
+    Networks,
+    /// The node's Ignition config (JSON)
+    Ignition,
+}
+
+/// Run the command.
+pub fn run(args: &Args) -> ExitCode {
+    let loaded = match args.spec.load() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let c = &loaded.cluster;
+    let Some(node) = c.node(&args.node) else {
+        let names: Vec<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
+        eprintln!(
+            "error: no node {:?} in {}; nodes: {}",
+            args.node,
+            args.spec.file.display(),
+            names.join(", ")
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    };
+    let ign = match node_ignition(c, node, &loaded.butane) {
+        Ok(i) => i,
+        Err(e) => {
+            print_ignition_error(&e);
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let host = HostFacts::default();
+    let opts = DomainOptions {
+        explain: args.explain,
+        qemu_commandline_fw_cfg: args.qemu_commandline_fw_cfg,
+    };
+    let show = |p: Part| args.only.is_none_or(|o| o == p);
+    let mut out = String::new();
+    if show(Part::Domain) {
+        out.push_str(&format!("<!-- domain {} -->\n", c.domain_name(node)));
+        out.push_str(&domain_xml(c, node, &host, &opts));
+        out.push('\n');
+    }
+    if show(Part::Volumes) {
+        for v in node_volumes(c, node, &host) {
+            out.push_str(&format!(
+                "<!-- volume {} in pool {} -->\n{}\n",
+                v.name, v.pool, v.xml
+            ));
+        }
+    }
+    if show(Part::Networks) {
+        for net in c
+            .networks
+            .iter()
+            .filter(|n| node.networks.iter().any(|nic| nic.network == n.name))
+        {
+            out.push_str(&format!(
+                "<!-- network {} -->\n{}\n",
+                net.name,
+                network_xml(c, net)
+            ));
+        }
+        let pools = std::iter::once(&node.disk).chain(&node.extra_disks);
+        for pool in c
+            .pools
+            .iter()
+            .filter(|p| pools.clone().any(|d| d.pool == p.name))
+        {
+            out.push_str(&format!(
+                "<!-- pool {} -->\n{}\n",
+                pool.name,
+                pool_xml(pool)
+            ));
+        }
+    }
+    if show(Part::Ignition) {
+        if args.only.is_none() {
+            out.push_str(&format!("<!-- Ignition (spec {}) -->\n", ign.version));
+        }
+        out.push_str(&ign.config.to_json(true));
+        out.push('\n');
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
+}
