@@ -11,7 +11,7 @@ use crate::spec::Role;
 use super::spec_args::{print_ignition_error, SpecArgs};
 use super::EXIT_BAD_INPUT;
 
-/// Check a cluster spec and its Butane files without touching any host.
+/// Check a cluster spec and its Butane files, touching no host
 ///
 /// Every problem is reported with file, line, column and key path; the
 /// exit status is 2 if there is any. Each node's Ignition config is built
@@ -59,15 +59,16 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let count = |role: Role| c.nodes.iter().filter(|n| n.roles.contains(&role)).count();
+    let n = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
     println!(
-        "{}: valid: cluster {}, {} nodes ({} control-plane, {} worker), {} networks and {} pools declared",
+        "{}: valid: cluster {}, {} ({} control-plane, {} worker), {} and {} declared",
         args.spec.file.display(),
         c.name,
-        c.nodes.len(),
+        n(c.nodes.len(), "node"),
         count(Role::ControlPlane),
         count(Role::Worker),
-        c.networks.len(),
-        c.pools.len()
+        n(c.networks.len(), "network"),
+        n(c.pools.len(), "pool")
     );
     ExitCode::SUCCESS
 }

@@ -200,6 +200,8 @@ pub(super) struct Reader {
     file: PathBuf,
     dir: PathBuf,
     pub(super) problems: Vec<SpecProblem>,
+    /// Where each NIC entry, its ip and its mac were written.
+    nic_marks: Vec<(Mark, Mark, Mark)>,
     /// Where each expanded node, NIC and file reference was written.
     pub(super) srcs: Srcs,
 }
@@ -208,9 +210,12 @@ pub(super) struct Reader {
 #[derive(Default)]
 pub(super) struct Srcs {
     pub(super) node_names: Vec<(KeyPath, Mark)>,
-    pub(super) nics: Vec<Vec<(KeyPath, Mark)>>,
+    /// Per node, per NIC: its path and where its ip and mac were written.
+    pub(super) nics: Vec<Vec<(KeyPath, Mark, Mark)>>,
     pub(super) files: Vec<(PathBuf, KeyPath, Mark)>,
     pub(super) networks: Vec<(KeyPath, Mark)>,
+    /// Per network: where its cidr (or, without one, its name) was written.
+    pub(super) cidrs: Vec<(KeyPath, Mark)>,
     pub(super) pools: Vec<(KeyPath, Mark)>,
 }
 
@@ -221,6 +226,7 @@ impl Reader {
             file: file.to_path_buf(),
             dir,
             problems: Vec::new(),
+            nic_marks: Vec::new(),
             srcs: Srcs::default(),
         }
     }
@@ -479,8 +485,13 @@ impl Reader {
                 "nodes is required (a list of VMs)",
             ),
         }
+        if let Some(n) = f.get("nodes") {
+            if matches!(&n.kind, NodeKind::Seq(items) if items.is_empty()) {
+                self.err(&p.key("nodes"), Some(n.mark), "the cluster has no nodes");
+            }
+        }
         let nodes = self.expand(&defaults, parts);
-        if image.is_none() && nodes.iter().any(|n| n.boot.is_none()) {
+        if f.get("image").is_none() && nodes.iter().any(|n| n.boot.is_none()) {
             self.err(
                 &p.key("image"),
                 Some(f.mark),
@@ -658,8 +669,9 @@ impl Reader {
             if let Some(name) = name {
                 let m = f.get("name").map_or(f.mark, |n| n.mark);
                 self.check_name(&name, &p.key("name"), m, 64);
+                self.srcs.networks.push((p.key("name"), m));
                 self.srcs
-                    .networks
+                    .cidrs
                     .push((p.key("cidr"), f.get("cidr").map_or(m, |n| n.mark)));
                 out.push(Network {
                     name,
@@ -699,6 +711,10 @@ impl Reader {
                 mark: n.mark,
             });
         }
+        if f.get("roles").is_some() && f.get("role").is_some() {
+            let m = f.get("roles").map(|n| n.mark);
+            self.err(&path.key("roles"), m, "give role or roles, not both");
+        }
         let roles_key = if f.get("roles").is_some() {
             "roles"
         } else {
@@ -721,45 +737,10 @@ impl Reader {
             part.roles = Some(roles);
         }
         if let Some(n) = f.get("vcpus") {
-            part.vcpus = self
-                .uint(n, &path.key("vcpus"), "a number of vCPUs")
-                .and_then(|v| {
-                    if (1..=1024).contains(&v) {
-                        u32::try_from(v).ok()
-                    } else {
-                        self.err(
-                            &path.key("vcpus"),
-                            Some(n.mark),
-                            format!("vcpus {v} is out of range (1 to 1024)"),
-                        );
-                        None
-                    }
-                });
+            part.vcpus = self.vcpus(n, &path.key("vcpus"));
         }
         if let Some(n) = f.get("memory") {
-            part.memory_mib = self.size(n, &path.key("memory"), Unit::MiB).and_then(|b| {
-                let mib = b / (1024 * 1024);
-                if b % (1024 * 1024) != 0 {
-                    self.err(
-                        &path.key("memory"),
-                        Some(n.mark),
-                        "memory must be a whole number of MiB",
-                    );
-                    None
-                } else if !(128..=16 * 1024 * 1024).contains(&mib) {
-                    self.err(
-                        &path.key("memory"),
-                        Some(n.mark),
-                        format!(
-                            "memory {} is out of range (128MiB to 16TiB)",
-                            size::human(b)
-                        ),
-                    );
-                    None
-                } else {
-                    Some(mib)
-                }
-            });
+            part.memory_mib = self.memory(n, &path.key("memory"));
         }
         if let Some(n) = f.get("disk") {
             part.disk = self.disk(n, &path.key("disk"));
@@ -805,6 +786,40 @@ impl Reader {
             part.boot = self.boot(n, &path.key("boot"));
         }
         part
+    }
+
+    /// A vCPU count, 1 to 1024.
+    pub(super) fn vcpus(&mut self, n: &Node, path: &KeyPath) -> Option<u32> {
+        let v = self.uint(n, path, "a number of vCPUs")?;
+        if (1..=1024).contains(&v) {
+            u32::try_from(v).ok()
+        } else {
+            self.err(
+                path,
+                Some(n.mark),
+                format!("vcpus {v} is out of range (1 to 1024)"),
+            );
+            None
+        }
+    }
+
+    /// A memory size in MiB (a bare number is MiB), 128MiB to 16TiB.
+    pub(super) fn memory(&mut self, n: &Node, path: &KeyPath) -> Option<u64> {
+        let b = self.size(n, path, Unit::MiB)?;
+        let mib = b / (1024 * 1024);
+        if b % (1024 * 1024) != 0 {
+            self.err(path, Some(n.mark), "memory must be a whole number of MiB");
+            None
+        } else if !(128..=16 * 1024 * 1024).contains(&mib) {
+            let msg = format!(
+                "memory {} is out of range (128MiB to 16TiB)",
+                size::human(b)
+            );
+            self.err(path, Some(n.mark), msg);
+            None
+        } else {
+            Some(mib)
+        }
     }
 
     pub(super) fn disk(&mut self, node: &Node, path: &KeyPath) -> Option<Disk> {
@@ -856,6 +871,8 @@ impl Reader {
                     path: p,
                     mark: item.mark,
                 });
+                let at = |k: &str| value_mark(item, k).unwrap_or(item.mark);
+                self.nic_marks.push((item.mark, at("ip"), at("mac")));
             }
         }
         out
@@ -981,9 +998,15 @@ impl Reader {
                     name.v.clone()
                 };
                 self.srcs.node_names.push((name.path.clone(), name.mark));
-                self.srcs
-                    .nics
-                    .push(nics.iter().map(|n| (n.path.clone(), n.mark)).collect());
+                let marks: Vec<(KeyPath, Mark, Mark)> = nics
+                    .iter()
+                    .map(|n| {
+                        let found = self.nic_marks.iter().find(|(m, _, _)| *m == n.mark);
+                        let (ip, mac) = found.map_or((n.mark, n.mark), |(_, ip, mac)| (*ip, *mac));
+                        (n.path.clone(), ip, mac)
+                    })
+                    .collect();
+                self.srcs.nics.push(marks);
                 nodes.push(SpecNode {
                     name: node_name,
                     roles: pick(&part.roles, &defaults.roles).unwrap_or_else(|| vec![Role::Worker]),
@@ -1021,13 +1044,6 @@ impl Reader {
                     format!("file {} does not exist", file.display()),
                 );
             }
-        }
-        if c.nodes.is_empty() {
-            self.err(
-                &KeyPath::root().key("nodes"),
-                None,
-                "the cluster has no nodes",
-            );
         }
     }
 
@@ -1074,14 +1090,11 @@ impl Reader {
                     );
                 }
             }
-            if what == "network" {
-                self.srcs.networks = srcs;
-            }
         }
     }
 
     fn check_networks(&mut self, c: &Cluster) {
-        let srcs = std::mem::take(&mut self.srcs.networks);
+        let srcs = std::mem::take(&mut self.srcs.cidrs);
         for (i, a) in c.networks.iter().enumerate() {
             for b in &c.networks[..i] {
                 if let (Some(x), Some(y)) = (a.cidr, b.cidr) {
@@ -1102,46 +1115,22 @@ impl Reader {
         let srcs = std::mem::take(&mut self.srcs.nics);
         let mut ips: HashMap<(String, Ipv4Addr), String> = HashMap::new();
         let mut macs: HashMap<String, String> = HashMap::new();
+        let mut domains: Vec<String> = Vec::new();
         for (n, node) in c.nodes.iter().enumerate() {
+            // a node whose name clashes is reported once, by its name
+            let domain = c.domain_name(node);
+            if domains.contains(&domain) {
+                continue;
+            }
+            domains.push(domain);
             for (k, nic) in node.networks.iter().enumerate() {
-                let Some((path, mark)) = srcs.get(n).and_then(|s| s.get(k)).cloned() else {
+                let Some((path, ip_mark, mac_mark)) = srcs.get(n).and_then(|s| s.get(k)).cloned()
+                else {
                     continue;
                 };
                 if let Some(ip) = nic.ip {
-                    match c.network(&nic.network).and_then(|net| net.cidr) {
-                        None => self.err(
-                            &path.key("ip"),
-                            Some(mark),
-                            format!(
-                                "ip {ip} needs network {} declared in networks: with a cidr",
-                                nic.network
-                            ),
-                        ),
-                        Some(cidr) if !cidr.contains(&ip) => {
-                            self.err(
-                                &path.key("ip"),
-                                Some(mark),
-                                format!("ip {ip} is outside network {} ({cidr})", nic.network),
-                            );
-                        }
-                        Some(cidr)
-                            if ip == cidr.network()
-                                || ip == cidr.broadcast()
-                                || Some(ip) == cidr.hosts().next() =>
-                        {
-                            self.err(&path.key("ip"), Some(mark), format!("ip {ip} is reserved in {cidr} (network, gateway or broadcast address)"));
-                        }
-                        Some(_) => {
-                            if let Some(other) =
-                                ips.insert((nic.network.clone(), ip), node.name.clone())
-                            {
-                                self.err(
-                                    &path.key("ip"),
-                                    Some(mark),
-                                    format!("ip {ip} is also given to node {other}"),
-                                );
-                            }
-                        }
+                    if let Some(msg) = ip_problem(c, nic, ip, &mut ips, &node.name) {
+                        self.err(&path.key("ip"), Some(ip_mark), msg);
                     }
                 }
                 let (mac, derived) = match &nic.mac {
@@ -1154,10 +1143,54 @@ impl Reader {
                     } else {
                         format!("mac {mac} is also given to node {other}")
                     };
-                    self.err(&path.key("mac"), Some(mark), msg);
+                    self.err(&path.key("mac"), Some(mac_mark), msg);
                 }
             }
         }
+    }
+}
+
+/// What is wrong with a fixed `ip` on `nic`, if anything.
+fn ip_problem(
+    c: &Cluster,
+    nic: &Nic,
+    ip: Ipv4Addr,
+    taken: &mut HashMap<(String, Ipv4Addr), String>,
+    node: &str,
+) -> Option<String> {
+    let net = &nic.network;
+    let Some(network) = c.network(net) else {
+        return Some(format!(
+            "ip {ip} needs network {net} declared (networks: with a cidr) so its address range is known"
+        ));
+    };
+    let Some(cidr) = network.cidr else {
+        return Some(format!(
+            "ip {ip} cannot be reserved on {} network {net}: its addresses come from the LAN's DHCP",
+            network.mode.as_str()
+        ));
+    };
+    if !cidr.contains(&ip) {
+        return Some(format!("ip {ip} is outside network {net} ({cidr})"));
+    }
+    if ip == cidr.network() || ip == cidr.broadcast() || Some(ip) == cidr.hosts().next() {
+        return Some(format!(
+            "ip {ip} is reserved in {cidr} (network, gateway or broadcast address)"
+        ));
+    }
+    taken
+        .insert((net.clone(), ip), node.to_string())
+        .map(|other| format!("ip {ip} is also given to node {other}"))
+}
+
+/// Where the value of `key` in mapping `node` was written.
+fn value_mark(node: &Node, key: &str) -> Option<Mark> {
+    match &node.kind {
+        NodeKind::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| scalar(k) == Some(key))
+            .map(|(_, v)| v.mark),
+        _ => None,
     }
 }
 

@@ -20,7 +20,6 @@ use virtstrap_butane::yaml::{Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
 use super::load::{At, LoadOptions, NodePart, Reader};
-use super::size::Unit;
 use super::{Cluster, DomainNaming, Image, Os, Role};
 
 /// Base image a vars file's nodes boot from.
@@ -44,6 +43,9 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
         );
         return None;
     };
+    if items.is_empty() {
+        r.err(&path, Some(list_node.1.mark), "k8s_node lists no nodes");
+    }
     let mut parts = Vec::new();
     for (i, item) in items.iter().enumerate() {
         if let Some(part) = node(r, item, &path.index(i)) {
@@ -92,14 +94,10 @@ fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
         mark: f.get("node_name").map_or(f.mark, |n| n.mark),
     });
     if let Some(n) = f.get("vcpus") {
-        part.vcpus = r
-            .uint(n, &path.key("vcpus"), "a number of vCPUs")
-            .and_then(|v| u32::try_from(v).ok());
+        part.vcpus = r.vcpus(n, &path.key("vcpus"));
     }
     if let Some(n) = f.get("vmem") {
-        part.memory_mib = r
-            .size(n, &path.key("vmem"), Unit::MiB)
-            .map(|b| b / (1024 * 1024));
+        part.memory_mib = r.memory(n, &path.key("vmem"));
     }
     if let Some(n) = f.get("disk") {
         part.disk = r.disk(n, &path.key("disk"));
@@ -109,10 +107,23 @@ fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
     }
     let master = match f.get("is_master") {
         Some(n) => match &n.kind {
-            NodeKind::Scalar { value, .. } => {
-                matches!(value.as_str(), "true" | "True" | "yes" | "on")
+            NodeKind::Scalar { value, .. } => match value.as_str() {
+                "true" | "True" | "yes" | "on" => true,
+                "false" | "False" | "no" | "off" => false,
+                other => {
+                    let msg = format!("is_master must be true or false, not {other:?}");
+                    r.err(&path.key("is_master"), Some(n.mark), msg);
+                    false
+                }
+            },
+            _ => {
+                r.err(
+                    &path.key("is_master"),
+                    Some(n.mark),
+                    "is_master must be true or false",
+                );
+                false
             }
-            _ => false,
         },
         None => false,
     };
