@@ -1,11 +1,13 @@
 //! Rendered libvirt XML for whole spec files, against golden files in
 //! `tests/golden/<case>/`: every node's domain (plus `--explain` and the
 //! old-libvirt `<qemu:commandline>` variant for the first node), every
-//! volume, declared pool and network. Compared byte for byte; rewritten
-//! only with `UPDATE_GOLDEN=1`. Every golden file is also checked with
-//! libvirt's own RelaxNG schemas through `virt-xml-validate` (Debian:
-//! `libvirt-clients`, which pulls the schemas in with `libvirt0`, and
-//! `libxml2-utils` for the `xmllint` it runs); a missing tool fails.
+//! volume, declared pool and network, and every node's Ignition config.
+//! Compared byte for byte; rewritten only with `UPDATE_GOLDEN=1`. Every
+//! XML golden file is also checked with libvirt's own RelaxNG schemas
+//! through `virt-xml-validate` (Debian: `libvirt-clients`, which pulls the
+//! schemas in with `libvirt0`, and `libxml2-utils` for the `xmllint` it
+//! runs), every Ignition file with `ignition-validate` (Debian:
+//! `ignition`); a missing tool fails.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,6 +16,7 @@ use std::process::Command;
 
 use virtstrap::render::domain::{domain_xml, DomainOptions};
 use virtstrap::render::host::HostFacts;
+use virtstrap::render::ignition::{node_ignition, ButaneSet};
 use virtstrap::render::network::network_xml;
 use virtstrap::render::storage::{node_volumes, pool_xml};
 use virtstrap::spec::{self, Cluster, LoadOptions};
@@ -32,8 +35,11 @@ fn golden_dir(case: &str) -> PathBuf {
 fn render_all(cluster: &Cluster, host: &HostFacts) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let plain = DomainOptions::default();
+    let butane = ButaneSet::load(cluster).expect("the case's Butane files translate");
     for (i, node) in cluster.nodes.iter().enumerate() {
         let name = &node.name;
+        let ign = node_ignition(cluster, node, &butane).expect("node Ignition builds");
+        out.insert(format!("{name}.ign"), ign.config.to_json(true) + "\n");
         out.insert(
             format!("{name}.domain.xml"),
             domain_xml(cluster, node, host, &plain),
@@ -120,7 +126,7 @@ fn golden_xml(dir: &Path) -> impl Iterator<Item = String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n.ends_with(".xml"))
+        .filter(|n| n.ends_with(".xml") || n.ends_with(".ign"))
 }
 
 fn first_diff(want: &str, got: &str) -> String {
@@ -145,6 +151,9 @@ fn first_diff(want: &str, got: &str) -> String {
 /// `virt-xml-validate FILE TYPE`, TYPE from the file's suffix.
 fn validate(path: &Path) -> Result<(), String> {
     let name = path.to_string_lossy();
+    if name.ends_with(".ign") {
+        return ignition_validate(path);
+    }
     let kind = [
         (".domain.xml", "domain"),
         (".volume.xml", "storagevol"),
@@ -173,6 +182,25 @@ fn validate(path: &Path) -> Result<(), String> {
     ))
 }
 
+/// `ignition-validate FILE` (Debian's Ignition 2.14 reads specs up to
+/// 3.3.0, which is what these cases produce).
+fn ignition_validate(path: &Path) -> Result<(), String> {
+    let out = Command::new("ignition-validate")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("ignition-validate: {e}; install ignition (Debian)"));
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: ignition-validate failed ({})\n{}{}",
+        path.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
 #[test]
 fn seed_vars_file_renders_as_golden() {
     let root = workspace().join("examples/seed");
@@ -190,7 +218,7 @@ fn seed_vars_file_renders_as_golden() {
 
 #[test]
 fn demo_cluster_renders_as_golden() {
-    let path = golden_dir("demo").join("cluster.yaml");
+    let path = workspace().join("examples/demo/cluster.yaml");
     let cluster = spec::load(&path, &LoadOptions::default()).expect("demo spec loads");
     check("demo", &render_all(&cluster, &HostFacts::default()));
 }
