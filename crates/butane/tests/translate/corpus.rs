@@ -1,6 +1,7 @@
 //! The shared conformance corpus, translated in-process. The corpus lives
 //! outside this repository (`../shared/conformance/butane/corpus/valid`
-//! relative to the repository root); when it is missing the test fails.
+//! relative to the repository root, or `$VIRTSTRAP_SHARED/conformance/...`
+//! as `scripts/test` takes it); when it is missing the test fails.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,8 +14,11 @@ use crate::common::{
 
 /// The corpus directory; panics when it is absent.
 fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/butane/corpus/valid");
+    let shared = std::env::var_os("VIRTSTRAP_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        PathBuf::from,
+    );
+    let dir = shared.join("conformance/butane/corpus/valid");
     assert!(
         dir.is_dir(),
         "conformance corpus not found at {} (expected ../shared/conformance next to the repository)",
