@@ -4,5 +4,6 @@
 //! backend touches a host; everything before it is pure.
 
 pub mod cli;
+pub mod libvirt;
 pub mod render;
 pub mod spec;

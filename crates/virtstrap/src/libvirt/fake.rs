@@ -1,0 +1,427 @@
+//! An in-memory host for tests: the [`Backend`] trait over maps, every
+//! call recorded, and any call can be made to fail (`fail_at(N)`), so a
+//! test can interrupt apply at every step and check that the next apply
+//! converges and destroy leaves nothing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{
+    Backend, BackendError, BackendResult, DomainState, NetworkState, PoolState, VolumeState,
+};
+
+/// The fake host's objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FakeState {
+    /// Domains by name.
+    pub domains: BTreeMap<String, DomainState>,
+    /// Pools by name.
+    pub pools: BTreeMap<String, PoolState>,
+    /// Networks by name.
+    pub networks: BTreeMap<String, NetworkState>,
+    /// Volumes by (pool, name).
+    pub volumes: BTreeMap<(String, String), VolumeState>,
+    /// Uploaded volume contents by (pool, name).
+    pub uploads: BTreeMap<(String, String), Vec<u8>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    state: FakeState,
+    calls: Vec<String>,
+    fail_at: Option<usize>,
+}
+
+/// An in-memory libvirt host.
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    inner: Mutex<Inner>,
+}
+
+impl FakeBackend {
+    /// An empty host.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A host holding `state` (pre-existing objects, foreign ones).
+    pub fn with_state(state: FakeState) -> Self {
+        FakeBackend {
+            inner: Mutex::new(Inner {
+                state,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// Make call number `n` (0-based, counted from now on, every method
+    /// but `uri`) fail; `None` disarms.
+    pub fn fail_at(&self, n: Option<usize>) {
+        let mut g = self.lock();
+        g.fail_at = n.map(|n| n + g.calls.len());
+    }
+
+    /// The calls made so far, as `op object` strings.
+    pub fn calls(&self) -> Vec<String> {
+        self.lock().calls.clone()
+    }
+
+    /// A copy of the host's objects.
+    pub fn state(&self) -> FakeState {
+        self.lock().state.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // a panicking test thread cannot leave the maps half-updated
+        // (every update is one insert or remove): keep using them
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Record a call; fail it if it is the armed one.
+    fn call(&self, op: &str, object: &str) -> BackendResult<MutexGuard<'_, Inner>> {
+        let mut g = self.lock();
+        let n = g.calls.len();
+        g.calls.push(format!("{op} {object}"));
+        if g.fail_at == Some(n) {
+            return Err(BackendError::Injected {
+                op: op.into(),
+                object: object.into(),
+                call: n,
+            });
+        }
+        Ok(g)
+    }
+}
+
+fn not_found(op: &str, object: &str) -> BackendError {
+    BackendError::NotFound {
+        op: op.into(),
+        object: object.into(),
+    }
+}
+
+fn refused(op: &str, object: &str, message: &str) -> BackendError {
+    BackendError::Libvirt {
+        op: op.into(),
+        object: object.into(),
+        message: message.into(),
+    }
+}
+
+/// The text of the first `<tag>` element in `xml` (enough for the XML
+/// virtstrap renders: names, capacities, paths).
+pub fn element<'x>(xml: &'x str, tag: &str) -> Option<&'x str> {
+    let open = format!("<{tag}");
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        if after.starts_with('>') || after.starts_with(' ') {
+            let body = &after[after.find('>')? + 1..];
+            let end = body.find(&format!("</{tag}>"))?;
+            return Some(body[..end].trim());
+        }
+        rest = after;
+    }
+    None
+}
+
+fn name_of(op: &str, xml: &str) -> BackendResult<String> {
+    element(xml, "name")
+        .map(str::to_string)
+        .ok_or_else(|| refused(op, "(xml)", "XML has no <name>"))
+}
+
+impl Backend for FakeBackend {
+    fn uri(&self) -> String {
+        "fake:///".into()
+    }
+
+    fn domains(&self) -> BackendResult<Vec<String>> {
+        let g = self.call("list domains", "")?;
+        Ok(g.state.domains.keys().cloned().collect())
+    }
+
+    fn domain(&self, name: &str) -> BackendResult<Option<DomainState>> {
+        let g = self.call("get domain", name)?;
+        Ok(g.state.domains.get(name).cloned())
+    }
+
+    fn define_domain(&self, xml: &str) -> BackendResult<()> {
+        let name = name_of("define domain", xml)?;
+        let mut g = self.call("define domain", &name)?;
+        let running = g.state.domains.get(&name).is_some_and(|d| d.running);
+        g.state.domains.insert(
+            name,
+            DomainState {
+                xml: xml.into(),
+                running,
+            },
+        );
+        Ok(())
+    }
+
+    fn start_domain(&self, name: &str) -> BackendResult<()> {
+        let mut g = self.call("start domain", name)?;
+        match g.state.domains.get_mut(name) {
+            None => Err(not_found("start domain", name)),
+            Some(d) if d.running => Err(refused("start domain", name, "domain is already running")),
+            Some(d) => {
+                d.running = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn stop_domain(&self, name: &str) -> BackendResult<()> {
+        let mut g = self.call("stop domain", name)?;
+        match g.state.domains.get_mut(name) {
+            None => Err(not_found("stop domain", name)),
+            Some(d) if !d.running => Err(refused("stop domain", name, "domain is not running")),
+            Some(d) => {
+                d.running = false;
+                Ok(())
+            }
+        }
+    }
+
+    fn undefine_domain(&self, name: &str) -> BackendResult<()> {
+        let mut g = self.call("undefine domain", name)?;
+        match g.state.domains.get(name) {
+            None => Err(not_found("undefine domain", name)),
+            Some(d) if d.running => Err(refused("undefine domain", name, "domain is running")),
+            Some(_) => {
+                g.state.domains.remove(name);
+                Ok(())
+            }
+        }
+    }
+
+    fn pool(&self, name: &str) -> BackendResult<Option<PoolState>> {
+        let g = self.call("get pool", name)?;
+        Ok(g.state.pools.get(name).cloned())
+    }
+
+    fn create_pool(&self, xml: &str) -> BackendResult<()> {
+        let name = name_of("create pool", xml)?;
+        let mut g = self.call("create pool", &name)?;
+        if g.state.pools.contains_key(&name) {
+            return Err(refused("create pool", &name, "pool already exists"));
+        }
+        let path = PathBuf::from(element(xml, "path").unwrap_or_default());
+        let pool = PoolState {
+            xml: xml.into(),
+            active: true,
+            path,
+        };
+        g.state.pools.insert(name, pool);
+        Ok(())
+    }
+
+    fn delete_pool(&self, name: &str) -> BackendResult<()> {
+        let mut g = self.call("delete pool", name)?;
+        if !g.state.pools.contains_key(name) {
+            return Err(not_found("delete pool", name));
+        }
+        if g.state.volumes.keys().any(|(p, _)| p == name) {
+            return Err(refused("delete pool", name, "pool is not empty"));
+        }
+        g.state.pools.remove(name);
+        Ok(())
+    }
+
+    fn network(&self, name: &str) -> BackendResult<Option<NetworkState>> {
+        let g = self.call("get network", name)?;
+        Ok(g.state.networks.get(name).cloned())
+    }
+
+    fn create_network(&self, xml: &str) -> BackendResult<()> {
+        let name = name_of("create network", xml)?;
+        let mut g = self.call("create network", &name)?;
+        if g.state.networks.contains_key(&name) {
+            return Err(refused("create network", &name, "network already exists"));
+        }
+        let net = NetworkState {
+            xml: xml.into(),
+            active: true,
+        };
+        g.state.networks.insert(name, net);
+        Ok(())
+    }
+
+    fn delete_network(&self, name: &str) -> BackendResult<()> {
+        let mut g = self.call("delete network", name)?;
+        g.state
+            .networks
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found("delete network", name))
+    }
+
+    fn add_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
+        let mut g = self.call("add dhcp host", network)?;
+        let Some(net) = g.state.networks.get_mut(network) else {
+            return Err(not_found("add dhcp host", network));
+        };
+        if net.xml.contains(host_xml) {
+            return Err(refused(
+                "add dhcp host",
+                network,
+                "there is an existing dhcp host entry",
+            ));
+        }
+        let Some(at) = net.xml.find("</dhcp>") else {
+            return Err(refused("add dhcp host", network, "network has no <dhcp>"));
+        };
+        net.xml.insert_str(at, host_xml);
+        Ok(())
+    }
+
+    fn volumes(&self, pool: &str) -> BackendResult<Vec<String>> {
+        let g = self.call("list volumes", pool)?;
+        if !g.state.pools.contains_key(pool) {
+            return Err(not_found("list volumes", pool));
+        }
+        let names = g.state.volumes.keys().filter(|(p, _)| p == pool);
+        Ok(names.map(|(_, n)| n.clone()).collect())
+    }
+
+    fn volume(&self, pool: &str, name: &str) -> BackendResult<Option<VolumeState>> {
+        let g = self.call("get volume", &format!("{pool}/{name}"))?;
+        Ok(g.state.volumes.get(&(pool.into(), name.into())).cloned())
+    }
+
+    fn create_volume(&self, pool: &str, xml: &str) -> BackendResult<()> {
+        let name = name_of("create volume", xml)?;
+        let object = format!("{pool}/{name}");
+        let mut g = self.call("create volume", &object)?;
+        if !g.state.pools.contains_key(pool) {
+            return Err(not_found("create volume", &object));
+        }
+        let key = (pool.to_string(), name);
+        if g.state.volumes.contains_key(&key) {
+            return Err(refused(
+                "create volume",
+                &object,
+                "storage volume already exists",
+            ));
+        }
+        let capacity = element(xml, "capacity")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let vol = VolumeState {
+            xml: xml.into(),
+            capacity,
+        };
+        g.state.volumes.insert(key, vol);
+        Ok(())
+    }
+
+    fn upload_volume(&self, pool: &str, name: &str, data: &[u8]) -> BackendResult<()> {
+        let object = format!("{pool}/{name}");
+        let mut g = self.call("upload volume", &object)?;
+        let key = (pool.to_string(), name.to_string());
+        if !g.state.volumes.contains_key(&key) {
+            return Err(not_found("upload volume", &object));
+        }
+        g.state.uploads.insert(key, data.to_vec());
+        Ok(())
+    }
+
+    fn resize_volume(&self, pool: &str, name: &str, capacity: u64) -> BackendResult<()> {
+        let object = format!("{pool}/{name}");
+        let mut g = self.call("resize volume", &object)?;
+        let Some(v) = g
+            .state
+            .volumes
+            .get_mut(&(pool.to_string(), name.to_string()))
+        else {
+            return Err(not_found("resize volume", &object));
+        };
+        if capacity < v.capacity {
+            return Err(refused("resize volume", &object, "cannot shrink a volume"));
+        }
+        v.capacity = capacity;
+        Ok(())
+    }
+
+    fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()> {
+        let object = format!("{pool}/{name}");
+        let mut g = self.call("delete volume", &object)?;
+        let key = (pool.to_string(), name.to_string());
+        g.state.uploads.remove(&key);
+        g.state
+            .volumes
+            .remove(&key)
+            .map(|_| ())
+            .ok_or_else(|| not_found("delete volume", &object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POOL: &str = "<pool type='dir'><name>p</name><target><path>/x</path></target></pool>";
+
+    #[test]
+    fn objects_live_and_die() {
+        let b = FakeBackend::new();
+        b.create_pool(POOL).expect("pool");
+        b.create_volume(
+            "p",
+            "<volume><name>v</name><capacity unit='bytes'>1024</capacity></volume>",
+        )
+        .expect("volume");
+        assert_eq!(
+            b.volume("p", "v").expect("get").map(|v| v.capacity),
+            Some(1024)
+        );
+        assert!(b.delete_pool("p").is_err(), "a pool with volumes stays");
+        b.delete_volume("p", "v").expect("delete volume");
+        b.delete_pool("p").expect("delete pool");
+        assert_eq!(b.state(), FakeState::default());
+    }
+
+    #[test]
+    fn domains_start_stop() {
+        let b = FakeBackend::new();
+        b.define_domain("<domain><name>d</name></domain>")
+            .expect("define");
+        b.start_domain("d").expect("start");
+        assert!(b.undefine_domain("d").is_err(), "running domains stay");
+        b.stop_domain("d").expect("stop");
+        b.undefine_domain("d").expect("undefine");
+        assert!(b.domain("d").expect("get").is_none());
+    }
+
+    #[test]
+    fn injected_failures_hit_the_chosen_call() {
+        let b = FakeBackend::new();
+        b.create_pool(POOL).expect("pool");
+        b.fail_at(Some(1));
+        b.volumes("p").expect("call 0 passes");
+        let e = b.pool("p").expect_err("call 1 fails");
+        assert!(matches!(e, BackendError::Injected { call: 2, .. }), "{e:?}");
+        b.pool("p").expect("later calls pass");
+        assert_eq!(
+            b.calls(),
+            [
+                "create pool p",
+                "list volumes p",
+                "get pool p",
+                "get pool p"
+            ]
+        );
+    }
+
+    #[test]
+    fn elements_are_found() {
+        assert_eq!(
+            element("<a><name>x</name><namespace>y</namespace></a>", "name"),
+            Some("x")
+        );
+        assert_eq!(element("<c unit='bytes'>5</c>", "c"), Some("5"));
+        assert_eq!(element("<a/>", "name"), None);
+    }
+}

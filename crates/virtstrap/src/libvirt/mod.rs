@@ -1,0 +1,135 @@
+//! The only module that talks to libvirt, behind a small trait.
+//!
+//! apply and destroy see a host through [`Backend`]: look objects up,
+//! define, start, stop, delete them, upload a volume's bytes. The real
+//! implementation (on libvirt's own `virt` bindings) works for any URI;
+//! [`fake::FakeBackend`] keeps state in memory, records every call and can
+//! fail call N, so every failure path of apply is tested without a host.
+
+use std::path::PathBuf;
+
+pub mod fake;
+
+/// A domain as the host has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainState {
+    /// Its persistent XML as libvirt reports it (defaults filled in).
+    pub xml: String,
+    /// Whether it is running.
+    pub running: bool,
+}
+
+/// A storage pool as the host has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolState {
+    /// Its XML.
+    pub xml: String,
+    /// Whether it is active (started).
+    pub active: bool,
+    /// Its target directory.
+    pub path: PathBuf,
+}
+
+/// A network as the host has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkState {
+    /// Its persistent XML.
+    pub xml: String,
+    /// Whether it is active.
+    pub active: bool,
+}
+
+/// A volume as the host has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeState {
+    /// Its XML.
+    pub xml: String,
+    /// Capacity in bytes.
+    pub capacity: u64,
+}
+
+/// A failed host operation: which, on what, and libvirt's own words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// libvirt refused or failed.
+    #[error("{op} {object}: {message}")]
+    Libvirt {
+        /// The operation (`define domain`, `upload volume`, ...).
+        op: String,
+        /// The object (`domain potato-master1`, `volume default/x`).
+        object: String,
+        /// libvirt's message.
+        message: String,
+    },
+    /// The object the operation needs does not exist.
+    #[error("{op} {object}: no such object")]
+    NotFound {
+        /// The operation.
+        op: String,
+        /// The object.
+        object: String,
+    },
+    /// A test's injected failure.
+    #[error("{op} {object}: injected failure (call {call})")]
+    Injected {
+        /// The operation.
+        op: String,
+        /// The object.
+        object: String,
+        /// The failing call's index (0-based).
+        call: usize,
+    },
+}
+
+/// Result of a host operation.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// What apply needs from a libvirt host. Every method is one host
+/// operation; implementations are shared between apply's worker threads.
+pub trait Backend: Send + Sync {
+    /// The connection URI.
+    fn uri(&self) -> String;
+
+    /// Names of every persistent domain.
+    fn domains(&self) -> BackendResult<Vec<String>>;
+    /// A domain, if defined.
+    fn domain(&self, name: &str) -> BackendResult<Option<DomainState>>;
+    /// Define (or redefine, keeping its UUID) a persistent domain.
+    fn define_domain(&self, xml: &str) -> BackendResult<()>;
+    /// Start a defined domain.
+    fn start_domain(&self, name: &str) -> BackendResult<()>;
+    /// Power a running domain off (no guest cooperation).
+    fn stop_domain(&self, name: &str) -> BackendResult<()>;
+    /// Undefine a stopped domain, with its NVRAM if any.
+    fn undefine_domain(&self, name: &str) -> BackendResult<()>;
+
+    /// A storage pool, if defined.
+    fn pool(&self, name: &str) -> BackendResult<Option<PoolState>>;
+    /// Define, build (create its directory) and start a pool, autostarted.
+    fn create_pool(&self, xml: &str) -> BackendResult<()>;
+    /// Stop and undefine a pool (its directory must be empty).
+    fn delete_pool(&self, name: &str) -> BackendResult<()>;
+
+    /// A network, if defined.
+    fn network(&self, name: &str) -> BackendResult<Option<NetworkState>>;
+    /// Define and start a network, autostarted.
+    fn create_network(&self, xml: &str) -> BackendResult<()>;
+    /// Stop and undefine a network.
+    fn delete_network(&self, name: &str) -> BackendResult<()>;
+    /// Add a DHCP host reservation, live and persistent, without
+    /// redefining the network (guests on it keep their links).
+    fn add_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()>;
+
+    /// Names of the volumes in a pool.
+    fn volumes(&self, pool: &str) -> BackendResult<Vec<String>>;
+    /// A volume, if it exists.
+    fn volume(&self, pool: &str, name: &str) -> BackendResult<Option<VolumeState>>;
+    /// Create a volume from its XML.
+    fn create_volume(&self, pool: &str, xml: &str) -> BackendResult<()>;
+    /// Replace a volume's bytes (libvirt's storage upload: works remotely).
+    fn upload_volume(&self, pool: &str, name: &str, data: &[u8]) -> BackendResult<()>;
+    /// Grow a volume to `capacity` bytes.
+    fn resize_volume(&self, pool: &str, name: &str, capacity: u64) -> BackendResult<()>;
+    /// Delete a volume.
+    fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()>;
+}
