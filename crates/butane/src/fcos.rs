@@ -74,148 +74,21 @@ impl Ctx<'_> {
             .and_then(|l| l.obj("cex"))
             .is_some_and(|c| c.is_true("enabled"));
         let want_luks = tpm2 || !tang.is_empty() || cex;
-        let mirror: Vec<&str> = bd
+        let mirrored = bd
             .obj("mirror")
-            .map(|m| m.strs("devices").iter().map(|(s, _)| s.as_str()).collect())
-            .unwrap_or_default();
-        if !want_luks && mirror.is_empty() {
+            .is_some_and(|m| !m.strs("devices").is_empty());
+        if !want_luks && !mirrored {
             return;
         }
-        let layout = bd.str("layout");
-        let (bios, efi, prep) = match layout {
-            None | Some("x86_64") => (true, true, false),
-            Some("aarch64") => (false, true, false),
-            Some("ppc64le") => (false, false, true),
-            _ => (false, false, false),
-        };
         let src = Src::new(bd.path.clone(), Some(bd.mark));
-        let mut disks = Vec::new();
-        let mut filesystems = Vec::new();
-        let mut raids = Vec::new();
-        if !mirror.is_empty() {
-            let msrc = Src::new(bd.path.key("mirror"), Some(bd.mark_of("mirror")));
-            let devices = bd.obj("mirror").map_or(&[][..], |m| m.strs("devices"));
-            for (i, device) in mirror.iter().enumerate() {
-                let n = i + 1;
-                let dsrc = Src::new(
-                    bd.path.key("mirror").key("devices").index(i),
-                    devices.get(i).map(|d| d.1),
-                );
-                let part = |label: String, size: i64, guid: &str| {
-                    Obj2::new(&msrc)
-                        .s("label", &label)
-                        .i("sizeMiB", size)
-                        .s("typeGuid", guid)
-                        .0
-                };
-                let mut parts = Vec::new();
-                parts.push(if bios {
-                    part(format!("bios-{n}"), 1, BIOS_GUID)
-                } else if prep {
-                    part(format!("prep-{n}"), 4, PREP_GUID)
-                } else {
-                    part(format!("reserved-{n}"), 1, RESERVED_GUID)
-                });
-                parts.push(if efi {
-                    part(format!("esp-{n}"), 127, ESP_GUID)
-                } else {
-                    part(format!("reserved-{n}"), 1, RESERVED_GUID)
-                });
-                parts.push(
-                    Obj2::new(&msrc)
-                        .s("label", &format!("boot-{n}"))
-                        .i("sizeMiB", 384)
-                        .0,
-                );
-                parts.push(Obj2::new(&msrc).s("label", &format!("root-{n}")).0);
-                disks.push(
-                    Obj2::new(&msrc)
-                        .o("device", Out::str(*device, dsrc))
-                        .o("partitions", list(parts, &msrc))
-                        .b("wipeTable", true)
-                        .0,
-                );
-                if efi {
-                    filesystems.push(
-                        Obj2::new(&msrc)
-                            .s("device", &format!("/dev/disk/by-partlabel/esp-{n}"))
-                            .s("format", "vfat")
-                            .s("label", &format!("esp-{n}"))
-                            .b("wipeFilesystem", true)
-                            .0,
-                    );
-                }
-            }
-            let devs = |prefix: &str| {
-                let items = (1..=mirror.len())
-                    .map(|n| Out::str(format!("/dev/disk/by-partlabel/{prefix}-{n}"), msrc.clone()))
-                    .collect();
-                list(items, &msrc)
-            };
-            let options = list(vec![Out::str("--metadata=1.0", msrc.clone())], &msrc);
-            raids.push(
-                Obj2::new(&msrc)
-                    .o("devices", devs("boot"))
-                    .s("level", "raid1")
-                    .s("name", "md-boot")
-                    .o("options", options)
-                    .0,
-            );
-            raids.push(
-                Obj2::new(&msrc)
-                    .o("devices", devs("root"))
-                    .s("level", "raid1")
-                    .s("name", "md-root")
-                    .0,
-            );
-            filesystems.push(
-                Obj2::new(&msrc)
-                    .s("device", "/dev/md/md-boot")
-                    .s("format", "ext4")
-                    .s("label", "boot")
-                    .b("wipeFilesystem", true)
-                    .0,
-            );
-        }
+        let (disks, mut filesystems, raids) = if mirrored {
+            mirror_storage(bd)
+        } else {
+            Default::default()
+        };
         let mut luks_list = Vec::new();
-        if want_luks {
-            let l = luks.expect("want_luks implies luks is set");
-            let lsrc = Src::new(l.path.clone(), Some(l.mark));
-            let device = match layout {
-                Some("s390x-eckd") => format!("{}2", l.str("device").unwrap_or_default()),
-                Some("s390x-zfcp") => format!("{}4", l.str("device").unwrap_or_default()),
-                _ if !mirror.is_empty() => "/dev/md/md-root".into(),
-                _ => "/dev/disk/by-partlabel/root".into(),
-            };
-            let mut entry = Obj2::new(&lsrc);
-            if cex {
-                let c = Obj2::new(&lsrc).b("enabled", true).0;
-                entry = entry.o("cex", c);
-            } else {
-                let mut clevis = Obj2::new(&lsrc);
-                if !tang.is_empty() {
-                    let items = tang.iter().map(|t| self.object(t)).collect();
-                    clevis = clevis.o("tang", list(items, &lsrc));
-                }
-                if let Some(t) = l.int("threshold") {
-                    clevis = clevis.i("threshold", t);
-                }
-                if let Some(t) = l.bool("tpm2") {
-                    clevis = clevis.b("tpm2", t);
-                }
-                entry = entry.o("clevis", clevis.0);
-            }
-            entry = entry.s("device", &device);
-            if let Some(d) = l.bool("discard") {
-                entry = entry.b("discard", d);
-            }
-            luks_list.push(
-                entry
-                    .s("label", "luks-root")
-                    .s("name", "root")
-                    .b("wipeVolume", true)
-                    .0,
-            );
+        if let Some(l) = luks.filter(|_| want_luks) {
+            luks_list.push(self.root_luks(l, bd.str("layout"), mirrored, cex));
         }
         let root_dev = if want_luks {
             "/dev/mapper/root"
@@ -243,6 +116,46 @@ impl Ctx<'_> {
         }
         let generated = Obj2::new(&src).o("storage", storage.0).0;
         merge_generated(generated, out);
+    }
+
+    /// The encrypted root: cex, or clevis with tang/tpm2, on the device
+    /// the layout puts root on.
+    fn root_luks(&mut self, l: &Obj, layout: Option<&str>, mirrored: bool, cex: bool) -> Out {
+        let lsrc = Src::new(l.path.clone(), Some(l.mark));
+        let device = match layout {
+            Some("s390x-eckd") => format!("{}2", l.str("device").unwrap_or_default()),
+            Some("s390x-zfcp") => format!("{}4", l.str("device").unwrap_or_default()),
+            _ if mirrored => "/dev/md/md-root".into(),
+            _ => "/dev/disk/by-partlabel/root".into(),
+        };
+        let mut entry = Obj2::new(&lsrc);
+        if cex {
+            let c = Obj2::new(&lsrc).b("enabled", true).0;
+            entry = entry.o("cex", c);
+        } else {
+            let mut clevis = Obj2::new(&lsrc);
+            let tang = l.list("tang");
+            if !tang.is_empty() {
+                let items = tang.iter().map(|t| self.object(t)).collect();
+                clevis = clevis.o("tang", list(items, &lsrc));
+            }
+            if let Some(t) = l.int("threshold") {
+                clevis = clevis.i("threshold", t);
+            }
+            if let Some(t) = l.bool("tpm2") {
+                clevis = clevis.b("tpm2", t);
+            }
+            entry = entry.o("clevis", clevis.0);
+        }
+        entry = entry.s("device", &device);
+        if let Some(d) = l.bool("discard") {
+            entry = entry.b("discard", d);
+        }
+        entry
+            .s("label", "luks-root")
+            .s("name", "root")
+            .b("wipeVolume", true)
+            .0
     }
 
     fn grub(&mut self, grub: &Obj, out: &mut Out) {
@@ -382,6 +295,95 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// A mirrored boot disk: each device partitioned as the OS image is
+/// (the layout decides BIOS/PReP/ESP), RAID1 for boot and root, the ESPs
+/// and the boot filesystem. Returns (disks, filesystems, raids).
+fn mirror_storage(bd: &Obj) -> (Vec<Out>, Vec<Out>, Vec<Out>) {
+    let (bios, efi, prep) = match bd.str("layout") {
+        None | Some("x86_64") => (true, true, false),
+        Some("aarch64") => (false, true, false),
+        Some("ppc64le") => (false, false, true),
+        _ => (false, false, false),
+    };
+    let msrc = Src::new(bd.path.key("mirror"), Some(bd.mark_of("mirror")));
+    let devices = bd.obj("mirror").map_or(&[][..], |m| m.strs("devices"));
+    let (mut disks, mut filesystems) = (Vec::new(), Vec::new());
+    for (i, (device, mark)) in devices.iter().enumerate() {
+        let n = i + 1;
+        let dsrc = Src::new(bd.path.key("mirror").key("devices").index(i), Some(*mark));
+        let part = |label: String, size: i64, guid: &str| {
+            Obj2::new(&msrc)
+                .s("label", &label)
+                .i("sizeMiB", size)
+                .s("typeGuid", guid)
+                .0
+        };
+        let first = if bios {
+            part(format!("bios-{n}"), 1, BIOS_GUID)
+        } else if prep {
+            part(format!("prep-{n}"), 4, PREP_GUID)
+        } else {
+            part(format!("reserved-{n}"), 1, RESERVED_GUID)
+        };
+        let second = if efi {
+            part(format!("esp-{n}"), 127, ESP_GUID)
+        } else {
+            part(format!("reserved-{n}"), 1, RESERVED_GUID)
+        };
+        let boot = Obj2::new(&msrc)
+            .s("label", &format!("boot-{n}"))
+            .i("sizeMiB", 384)
+            .0;
+        let root = Obj2::new(&msrc).s("label", &format!("root-{n}")).0;
+        disks.push(
+            Obj2::new(&msrc)
+                .o("device", Out::str(device.as_str(), dsrc))
+                .o("partitions", list(vec![first, second, boot, root], &msrc))
+                .b("wipeTable", true)
+                .0,
+        );
+        if efi {
+            filesystems.push(
+                Obj2::new(&msrc)
+                    .s("device", &format!("/dev/disk/by-partlabel/esp-{n}"))
+                    .s("format", "vfat")
+                    .s("label", &format!("esp-{n}"))
+                    .b("wipeFilesystem", true)
+                    .0,
+            );
+        }
+    }
+    let devs = |prefix: &str| {
+        let items = (1..=devices.len())
+            .map(|n| Out::str(format!("/dev/disk/by-partlabel/{prefix}-{n}"), msrc.clone()))
+            .collect();
+        list(items, &msrc)
+    };
+    let options = list(vec![Out::str("--metadata=1.0", msrc.clone())], &msrc);
+    let raids = vec![
+        Obj2::new(&msrc)
+            .o("devices", devs("boot"))
+            .s("level", "raid1")
+            .s("name", "md-boot")
+            .o("options", options)
+            .0,
+        Obj2::new(&msrc)
+            .o("devices", devs("root"))
+            .s("level", "raid1")
+            .s("name", "md-root")
+            .0,
+    ];
+    filesystems.push(
+        Obj2::new(&msrc)
+            .s("device", "/dev/md/md-boot")
+            .s("format", "ext4")
+            .s("label", "boot")
+            .b("wipeFilesystem", true)
+            .0,
+    );
+    (disks, filesystems, raids)
 }
 
 fn int_of(o: &Out, k: &str) -> i64 {
