@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 pub mod fake;
+pub mod real;
 
 /// A domain as the host has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
