@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Args as ClapArgs, ValueEnum};
 
-use crate::render::domain::{domain_xml, DomainOptions};
+use crate::render::domain::{domain_xml_with_ignition, DomainOptions};
 use crate::render::host::HostFacts;
-use crate::render::ignition::node_ignition;
+use crate::render::ignition::{ignition_hash, node_ignition};
 use crate::render::network::network_xml;
 use crate::render::storage::{node_volumes, pool_xml};
 
@@ -87,7 +87,8 @@ pub fn run(args: &Args) -> ExitCode {
     let mut out = String::new();
     if show(Part::Domain) {
         out.push_str(&format!("<!-- domain {} -->\n", c.domain_name(node)));
-        out.push_str(&domain_xml(c, node, &host, &opts));
+        let hash = ignition_hash(&ign.json);
+        out.push_str(&domain_xml_with_ignition(c, node, &host, &opts, &hash));
         out.push('\n');
     }
     if show(Part::Volumes) {

@@ -48,6 +48,20 @@ pub fn domain_xml(
     host: &HostFacts,
     opts: &DomainOptions,
 ) -> String {
+    domain_xml_with_ignition(cluster, node, host, opts, "")
+}
+
+/// [`domain_xml`] whose owner element also records the hash of the
+/// node's Ignition config (`ignition-hash`): Ignition runs only on first
+/// boot, so the planner must tell a changed config from an unchanged one.
+/// An empty hash is left out.
+pub fn domain_xml_with_ignition(
+    cluster: &Cluster,
+    node: &Node,
+    host: &HostFacts,
+    opts: &DomainOptions,
+    ignition_hash: &str,
+) -> String {
     let hash = spec_hash(cluster, node, host, opts);
     Domain {
         cluster,
@@ -55,6 +69,7 @@ pub fn domain_xml(
         host,
         opts,
         hash: &hash,
+        ignition_hash,
     }
     .render()
 }
@@ -71,6 +86,7 @@ pub fn spec_hash(cluster: &Cluster, node: &Node, host: &HostFacts, opts: &Domain
         host,
         opts: &plain,
         hash: "",
+        ignition_hash: "",
     }
     .render();
     let mut h = Sha256::new();
@@ -111,6 +127,7 @@ struct Domain<'a> {
     host: &'a HostFacts,
     opts: &'a DomainOptions,
     hash: &'a str,
+    ignition_hash: &'a str,
 }
 
 impl Domain<'_> {
@@ -171,16 +188,30 @@ impl Domain<'_> {
             |x| {
                 let owner = format!("{OWNER_PREFIX}:owner");
                 let xmlns = format!("xmlns:{OWNER_PREFIX}");
-                let attrs = [
+                let mut attrs = vec![
                     (xmlns.as_str(), OWNER_NS),
                     ("cluster", self.cluster.name.as_str()),
                     ("node", self.node.name.as_str()),
                     ("spec-hash", self.hash),
                 ];
-                x.empty(
+                if !self.ignition_hash.is_empty() {
+                    attrs.push(("ignition-hash", self.ignition_hash));
+                }
+                let volumes = node_volumes(self.cluster, self.node, self.host);
+                let volume = format!("{OWNER_PREFIX}:volume");
+                x.elem(
                     &owner,
                     &attrs,
-                    "virtstrap owns it: destroy removes only owned domains; spec-hash shows drift",
+                    "virtstrap owns it and the volumes listed: destroy removes only what is recorded here; spec-hash shows drift",
+                    |x| {
+                        for v in &volumes {
+                            x.empty(
+                                &volume,
+                                &[("pool", v.pool.as_str()), ("name", v.name.as_str())],
+                                "a volume this node owns (root overlay, data disk or Ignition)",
+                            );
+                        }
+                    },
                 );
             },
         );

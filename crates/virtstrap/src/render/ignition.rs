@@ -79,6 +79,17 @@ pub struct NodeIgnition {
     pub warnings: Vec<(PathBuf, Report)>,
 }
 
+/// 16 hex digits of SHA-256 over an Ignition config's JSON: what the
+/// domain's owner metadata records to tell a changed config.
+pub fn ignition_hash(json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(json.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Every Butane file of a cluster, translated once.
 #[derive(Debug, Default)]
 pub struct ButaneSet {
