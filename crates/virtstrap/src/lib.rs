@@ -3,7 +3,9 @@
 //! (libvirt XML, per-node Ignition) -> plan -> apply. Only the libvirt
 //! backend touches a host; everything before it is pure.
 
+pub mod apply;
 pub mod cli;
 pub mod libvirt;
+pub mod plan;
 pub mod render;
 pub mod spec;

@@ -29,6 +29,9 @@ const URI: &str = "test:///default";
 /// Serialises the tests that open `test:///default` (shared state).
 static LOCK: Mutex<()> = Mutex::new(());
 
+/// The ownership marker volume every created pool gets.
+const MARKER: &str = "<volume><name>vs.marker</name><capacity unit='bytes'>0</capacity><target><format type='raw'/></target></volume>";
+
 fn lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -144,17 +147,24 @@ fn pool_and_volumes(b: &dyn Backend, can: Can) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bulk");
     let path_str = path.to_str().expect("utf-8 temp path");
-    b.create_pool(&pool_xml("vs-p", path_str))
+    b.create_pool(&pool_xml("vs-p", path_str), MARKER)
         .expect("create pool");
     let p = b.pool("vs-p").expect("get pool").expect("created");
     assert!(p.active);
     assert_eq!(p.path, path);
-    assert_refused(b.create_pool(&pool_xml("vs-p", path_str)), "already exists");
-    assert_eq!(b.volumes("vs-p").expect("list"), Vec::<String>::new());
+    assert_refused(
+        b.create_pool(&pool_xml("vs-p", path_str), MARKER),
+        "already exists",
+    );
+    assert_eq!(
+        b.volumes("vs-p").expect("list"),
+        ["vs.marker"],
+        "the marker comes with the pool"
+    );
 
     b.create_volume("vs-p", &volume_xml("v.ign", 1 << 20))
         .expect("create volume");
-    assert_eq!(b.volumes("vs-p").expect("list"), ["v.ign"]);
+    assert_eq!(b.volumes("vs-p").expect("list"), ["v.ign", "vs.marker"]);
     let v = b.volume("vs-p", "v.ign").expect("get").expect("created");
     assert_eq!(v.capacity, 1 << 20);
     assert!(v.xml.contains("<name>v.ign</name>"), "{}", v.xml);
@@ -178,6 +188,7 @@ fn pool_and_volumes(b: &dyn Backend, can: Can) {
     b.delete_volume("vs-p", "v.ign").expect("delete volume");
     assert_eq!(b.volume("vs-p", "v.ign").expect("get"), None);
     assert_not_found(b.delete_volume("vs-p", "v.ign"));
+    b.delete_volume("vs-p", "vs.marker").expect("delete marker");
     b.delete_pool("vs-p").expect("delete pool");
     assert_eq!(b.pool("vs-p").expect("get"), None);
     assert_not_found(b.delete_pool("vs-p"));
@@ -226,7 +237,7 @@ fn scenario_on_the_fake() {
 #[test]
 fn fake_uploads_land() {
     let b = FakeBackend::new();
-    b.create_pool(&pool_xml("p", "/p")).expect("pool");
+    b.create_pool(&pool_xml("p", "/p"), MARKER).expect("pool");
     b.create_volume("p", &volume_xml("v", 4)).expect("volume");
     b.upload_volume("p", "v", b"data").expect("upload");
     let uploads = b.state().uploads;

@@ -202,8 +202,9 @@ impl Backend for FakeBackend {
         Ok(g.state.pools.get(name).cloned())
     }
 
-    fn create_pool(&self, xml: &str) -> BackendResult<()> {
+    fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
         let name = name_of("create pool", xml)?;
+        let marker_name = name_of("create pool", marker)?;
         let mut g = self.call("create pool", &name)?;
         if g.state.pools.contains_key(&name) {
             return Err(refused("create pool", &name, "pool already exists"));
@@ -214,6 +215,14 @@ impl Backend for FakeBackend {
             active: true,
             path,
         };
+        let capacity = element(marker, "capacity")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let vol = VolumeState {
+            xml: marker.into(),
+            capacity,
+        };
+        g.state.volumes.insert((name.clone(), marker_name), vol);
         g.state.pools.insert(name, pool);
         Ok(())
     }
@@ -363,11 +372,12 @@ mod tests {
     use super::*;
 
     const POOL: &str = "<pool type='dir'><name>p</name><target><path>/x</path></target></pool>";
+    const MARK: &str = "<volume><name>m</name><capacity unit='bytes'>0</capacity></volume>";
 
     #[test]
     fn objects_live_and_die() {
         let b = FakeBackend::new();
-        b.create_pool(POOL).expect("pool");
+        b.create_pool(POOL, MARK).expect("pool");
         b.create_volume(
             "p",
             "<volume><name>v</name><capacity unit='bytes'>1024</capacity></volume>",
@@ -379,6 +389,7 @@ mod tests {
         );
         assert!(b.delete_pool("p").is_err(), "a pool with volumes stays");
         b.delete_volume("p", "v").expect("delete volume");
+        b.delete_volume("p", "m").expect("delete marker");
         b.delete_pool("p").expect("delete pool");
         assert_eq!(b.state(), FakeState::default());
     }
@@ -398,7 +409,7 @@ mod tests {
     #[test]
     fn injected_failures_hit_the_chosen_call() {
         let b = FakeBackend::new();
-        b.create_pool(POOL).expect("pool");
+        b.create_pool(POOL, MARK).expect("pool");
         b.fail_at(Some(1));
         b.volumes("p").expect("call 0 passes");
         let e = b.pool("p").expect_err("call 1 fails");

@@ -106,8 +106,10 @@ pub trait Backend: Send + Sync {
 
     /// A storage pool, if defined.
     fn pool(&self, name: &str) -> BackendResult<Option<PoolState>>;
-    /// Define, build (create its directory) and start a pool, autostarted.
-    fn create_pool(&self, xml: &str) -> BackendResult<()>;
+    /// Define, build (create its directory) and start a pool, autostarted,
+    /// and create the volume `marker` (XML) in it, all or nothing: the
+    /// marker is how a later run knows virtstrap made the pool.
+    fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()>;
     /// Stop and undefine a pool (its directory must be empty).
     fn delete_pool(&self, name: &str) -> BackendResult<()>;
 

@@ -291,7 +291,7 @@ impl Backend for LibvirtBackend {
         Ok(Some(PoolState { xml, active, path }))
     }
 
-    fn create_pool(&self, xml: &str) -> BackendResult<()> {
+    fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
         let op = "create pool";
         let object = format!("pool {}", name_of(op, xml)?);
         let pool = self
@@ -303,7 +303,8 @@ impl Backend for LibvirtBackend {
         let made = pool
             .build(0)
             .and_then(|()| pool.create(0))
-            .and_then(|()| pool.set_autostart(true));
+            .and_then(|()| pool.set_autostart(true))
+            .and_then(|()| virt::storage_vol::StorageVol::create_xml(&pool, marker, 0).map(|_| ()));
         made.map_err(|e| {
             undo_pool(&pool);
             failed(op, &object)(e)

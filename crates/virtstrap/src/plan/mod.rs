@@ -1,0 +1,765 @@
+//! Desired state vs the host's: an ordered list of actions, each with its
+//! reason. Third step of spec -> render -> plan -> apply.
+//!
+//! [`desired`] renders what the spec wants; [`make_plan`] looks at the
+//! host through a [`Backend`] and compares only what the spec sets
+//! (libvirt's own defaults are not drift). Ownership comes from libvirt
+//! itself: a domain's `<vs:owner>` names its cluster and node and lists
+//! its volumes; a network's names its cluster; a pool virtstrap created
+//! holds a marker volume. Nothing else is ever changed or deleted.
+//!
+//! A node is built in an order that keeps every interrupted apply
+//! recoverable: define the domain first (recording ownership of the
+//! volumes it is about to get, with an empty `ignition-hash`), create the
+//! volumes, upload Ignition, redefine with the hash, then start. The next
+//! apply finishes whatever step was missing; destroy removes whatever the
+//! record lists.
+
+use std::collections::BTreeSet;
+
+use crate::libvirt::fake::element;
+use crate::libvirt::{Backend, BackendError};
+use crate::render::domain::{domain_xml_with_ignition, DomainOptions};
+use crate::render::host::HostFacts;
+use crate::render::ignition::{ignition_hash, node_ignition, ButaneSet, IgnitionError};
+use crate::render::network::{dhcp_host_xml, dhcp_hosts, network_xml};
+use crate::render::storage::{node_volumes, pool_xml, VolumeXml};
+use crate::spec::Cluster;
+
+/// What the spec wants on the host.
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// Cluster name (the owner tag).
+    pub cluster: String,
+    /// Declared pools: name and XML.
+    pub pools: Vec<(String, String)>,
+    /// Declared networks.
+    pub networks: Vec<DesiredNetwork>,
+    /// The base image every root overlay needs: pool, volume.
+    pub base_image: Option<(String, String)>,
+    /// Nodes.
+    pub nodes: Vec<DesiredNode>,
+}
+
+/// A declared network and its reservations.
+#[derive(Clone, Debug)]
+pub struct DesiredNetwork {
+    /// Name.
+    pub name: String,
+    /// XML (with every reservation).
+    pub xml: String,
+    /// One `<host mac= name= ip=/>` per node NIC: (mac, xml).
+    pub hosts: Vec<(String, String)>,
+}
+
+/// One node's objects.
+#[derive(Clone, Debug)]
+pub struct DesiredNode {
+    /// Node name.
+    pub node: String,
+    /// Domain name.
+    pub domain: String,
+    /// Final domain XML (owner metadata with the Ignition hash).
+    pub xml: String,
+    /// Domain XML while Ignition is not yet uploaded (empty hash).
+    pub pending_xml: String,
+    /// vCPUs (compared with the host's).
+    pub vcpus: u32,
+    /// Memory in MiB (compared with the host's).
+    pub memory_mib: u64,
+    /// Volumes: root overlay, data disks, Ignition (last).
+    pub volumes: Vec<VolumeXml>,
+    /// Root disk capacity in bytes.
+    pub root_capacity: u64,
+    /// The Ignition config's bytes.
+    pub ignition: Vec<u8>,
+    /// Its hash.
+    pub ignition_hash: String,
+}
+
+/// Render everything the spec wants.
+pub fn desired(
+    cluster: &Cluster,
+    butane: &ButaneSet,
+    host: &HostFacts,
+    opts: &DomainOptions,
+) -> Result<Desired, IgnitionError> {
+    let mut nodes = Vec::with_capacity(cluster.nodes.len());
+    for node in &cluster.nodes {
+        let ign = node_ignition(cluster, node, butane)?;
+        let hash = ignition_hash(&ign.json);
+        nodes.push(DesiredNode {
+            node: node.name.clone(),
+            domain: cluster.domain_name(node),
+            xml: domain_xml_with_ignition(cluster, node, host, opts, &hash),
+            pending_xml: domain_xml_with_ignition(cluster, node, host, opts, ""),
+            vcpus: node.vcpus,
+            memory_mib: node.memory_mib,
+            volumes: node_volumes(cluster, node, host),
+            root_capacity: node.disk.size_bytes,
+            ignition: ign.json.into_bytes(),
+            ignition_hash: hash,
+        });
+    }
+    let networks = cluster
+        .networks
+        .iter()
+        .map(|n| DesiredNetwork {
+            name: n.name.clone(),
+            xml: network_xml(cluster, n),
+            hosts: dhcp_hosts(cluster, n)
+                .iter()
+                .map(|h| (h.mac.clone(), dhcp_host_xml(h)))
+                .collect(),
+        })
+        .collect();
+    let needs_image = cluster.nodes.iter().any(|n| n.boot.is_none());
+    Ok(Desired {
+        cluster: cluster.name.clone(),
+        pools: cluster
+            .pools
+            .iter()
+            .map(|p| (p.name.clone(), pool_xml(p)))
+            .collect(),
+        networks,
+        base_image: needs_image.then(|| (cluster.image.pool.clone(), cluster.image.volume.clone())),
+        nodes,
+    })
+}
+
+/// One host operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Define, build and start a pool with virtstrap's marker volume.
+    CreatePool {
+        /// Pool name.
+        name: String,
+        /// Its XML.
+        xml: String,
+    },
+    /// Define and start a network.
+    CreateNetwork {
+        /// Network name.
+        name: String,
+        /// Its XML.
+        xml: String,
+    },
+    /// Add a DHCP reservation to a network.
+    AddDhcpHost {
+        /// Network name.
+        network: String,
+        /// `<host/>` XML.
+        xml: String,
+    },
+    /// Define (or redefine) a domain.
+    DefineDomain {
+        /// Domain name.
+        name: String,
+        /// Its XML.
+        xml: String,
+    },
+    /// Create a volume.
+    CreateVolume {
+        /// Pool.
+        pool: String,
+        /// Volume XML.
+        xml: String,
+        /// Volume name.
+        name: String,
+    },
+    /// Upload a volume's bytes.
+    Upload {
+        /// Pool.
+        pool: String,
+        /// Volume name.
+        name: String,
+        /// Contents.
+        data: Vec<u8>,
+    },
+    /// Grow a volume.
+    Resize {
+        /// Pool.
+        pool: String,
+        /// Volume name.
+        name: String,
+        /// New capacity in bytes.
+        capacity: u64,
+    },
+    /// Start a domain.
+    StartDomain {
+        /// Domain name.
+        name: String,
+    },
+    /// Power a domain off.
+    StopDomain {
+        /// Domain name.
+        name: String,
+    },
+    /// Undefine a (stopped) domain.
+    UndefineDomain {
+        /// Domain name.
+        name: String,
+    },
+    /// Delete a volume.
+    DeleteVolume {
+        /// Pool.
+        pool: String,
+        /// Volume name.
+        name: String,
+    },
+    /// Delete a network.
+    DeleteNetwork {
+        /// Network name.
+        name: String,
+    },
+    /// Delete the ownership marker, then the pool.
+    DeletePool {
+        /// Pool name.
+        name: String,
+    },
+}
+
+/// The kind of change a step makes, as `plan` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A new object.
+    Create,
+    /// An object changed in place.
+    Update,
+    /// An object removed and made again.
+    Replace,
+    /// An object removed.
+    Delete,
+}
+
+/// One step: what, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The operation.
+    pub action: Action,
+    /// Create, update, replace or delete.
+    pub change: Change,
+    /// Why (`memory 4096 -> 8192 MiB`, `Ignition changed: ...`).
+    pub reason: String,
+}
+
+/// The steps, in order, or why there can be none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Steps in execution order (each node's steps stay in order).
+    pub steps: Vec<Step>,
+}
+
+/// Why planning failed: the host could not be read, or an object virtstrap
+/// does not own stands in the way.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Reading the host failed.
+    #[error(transparent)]
+    Host(#[from] BackendError),
+    /// Objects that are not virtstrap's clash with the spec.
+    #[error("{}", .0.join("\n"))]
+    Conflicts(Vec<String>),
+}
+
+/// The ownership marker volume in a pool virtstrap created.
+pub fn pool_marker(cluster: &str) -> String {
+    format!("{cluster}.virtstrap-pool")
+}
+
+fn marker_xml(cluster: &str) -> String {
+    format!(
+        "<volume><name>{}</name><capacity unit=\"bytes\">0</capacity><target><format type=\"raw\"/></target></volume>",
+        pool_marker(cluster)
+    )
+}
+
+/// What a domain's `<vs:owner>` says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owner {
+    /// Cluster.
+    pub cluster: String,
+    /// Node.
+    pub node: String,
+    /// Ignition hash (empty while pending).
+    pub ignition_hash: String,
+    /// Listed volumes: (pool, name).
+    pub volumes: Vec<(String, String)>,
+}
+
+/// Read the owner element of a domain's XML, if it has one.
+pub fn owner_of(xml: &str) -> Option<Owner> {
+    let start = xml.find(":owner ")?;
+    let tag_end = xml[start..].find('>')? + start;
+    let tag = &xml[start..tag_end];
+    let attr = |name: &str| attr_value(tag, name).unwrap_or_default();
+    let body_end = xml[tag_end..]
+        .find(":owner>")
+        .map_or(tag_end, |e| e + tag_end);
+    let mut volumes = Vec::new();
+    let mut rest = &xml[tag_end..body_end];
+    while let Some(i) = rest.find(":volume ") {
+        let end = rest[i..].find('>').map_or(rest.len(), |e| e + i);
+        let v = &rest[i..end];
+        if let (Some(p), Some(n)) = (attr_value(v, "pool"), attr_value(v, "name")) {
+            volumes.push((p, n));
+        }
+        rest = &rest[end..];
+    }
+    Some(Owner {
+        cluster: attr("cluster"),
+        node: attr("node"),
+        ignition_hash: attr("ignition-hash"),
+        volumes,
+    })
+}
+
+fn attr_value(tag: &str, name: &str) -> Option<String> {
+    for quote in ['"', '\''] {
+        let key = format!(" {name}={quote}");
+        if let Some(i) = tag.find(&key) {
+            let rest = &tag[i + key.len()..];
+            return rest.find(quote).map(|e| unescape(&rest[..e]));
+        }
+    }
+    None
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A domain's vCPUs and memory (MiB) as libvirt reports them.
+fn sizes_of(xml: &str) -> (Option<u32>, Option<u64>) {
+    let vcpus = element(xml, "vcpu").and_then(|v| v.parse().ok());
+    let memory = memory_mib(xml);
+    (vcpus, memory)
+}
+
+fn memory_mib(xml: &str) -> Option<u64> {
+    let i = xml.find("<memory")?;
+    let tag_end = xml[i..].find('>')? + i;
+    let unit = attr_value(&xml[i..tag_end], "unit").unwrap_or_else(|| "KiB".into());
+    let value: u64 = element(&xml[i..], "memory")?.parse().ok()?;
+    Some(match unit.as_str() {
+        "b" | "bytes" => value / (1024 * 1024),
+        "KiB" | "k" => value / 1024,
+        "GiB" | "G" => value * 1024,
+        _ => value,
+    })
+}
+
+fn step(action: Action, change: Change, reason: impl Into<String>) -> Step {
+    Step {
+        action,
+        change,
+        reason: reason.into(),
+    }
+}
+
+/// Compare `want` with the host and list what apply must do. With
+/// `adopt`, objects with clashing names that virtstrap does not own are
+/// taken over instead of refused.
+pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<Plan, PlanError> {
+    let mut steps = Vec::new();
+    let mut conflicts = Vec::new();
+    let cluster = &want.cluster;
+    for (name, xml) in &want.pools {
+        if backend.pool(name)?.is_none() {
+            steps.push(step(
+                Action::CreatePool {
+                    name: name.clone(),
+                    xml: xml.clone(),
+                },
+                Change::Create,
+                "declared pool is missing",
+            ));
+        }
+    }
+    for net in &want.networks {
+        match backend.network(&net.name)? {
+            None => steps.push(step(
+                Action::CreateNetwork {
+                    name: net.name.clone(),
+                    xml: net.xml.clone(),
+                },
+                Change::Create,
+                "declared network is missing",
+            )),
+            Some(actual) => {
+                let ours = owner_of(&actual.xml).is_some_and(|o| o.cluster == *cluster);
+                if !ours {
+                    continue; // pre-existing: used as it is, never changed
+                }
+                for (mac, host) in &net.hosts {
+                    if !actual.xml.contains(mac.as_str()) {
+                        steps.push(step(
+                            Action::AddDhcpHost {
+                                network: net.name.clone(),
+                                xml: host.clone(),
+                            },
+                            Change::Update,
+                            format!("reservation for {mac} is missing"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((pool, volume)) = &want.base_image {
+        let declared = want.pools.iter().any(|(p, _)| p == pool);
+        if !declared && backend.volume(pool, volume)?.is_none() {
+            conflicts.push(format!(
+                "base image {pool}/{volume} does not exist: upload it (virtstrap image pull, or virsh vol-upload)"
+            ));
+        }
+    }
+    for node in &want.nodes {
+        plan_node(backend, want, node, adopt, &mut steps, &mut conflicts)?;
+    }
+    if conflicts.is_empty() {
+        Ok(Plan { steps })
+    } else {
+        Err(PlanError::Conflicts(conflicts))
+    }
+}
+
+fn plan_node(
+    backend: &dyn Backend,
+    want: &Desired,
+    node: &DesiredNode,
+    adopt: bool,
+    steps: &mut Vec<Step>,
+    conflicts: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let actual = backend.domain(&node.domain)?;
+    let owner = actual.as_ref().and_then(|d| owner_of(&d.xml));
+    let ours = owner
+        .as_ref()
+        .is_some_and(|o| o.cluster == want.cluster && o.node == node.node);
+    if actual.is_some() && !ours && !adopt {
+        let whose = match &owner {
+            Some(o) => format!("owned by cluster {} node {}", o.cluster, o.node),
+            None => "not created by virtstrap".into(),
+        };
+        conflicts.push(format!(
+            "domain {} exists and is {whose}: refusing to touch it (rename the node, or --adopt to take it over)",
+            node.domain
+        ));
+        return Ok(());
+    }
+    let listed: BTreeSet<(String, String)> = owner
+        .as_ref()
+        .filter(|_| ours)
+        .map(|o| o.volumes.iter().cloned().collect())
+        .unwrap_or_default();
+    let mut present = Vec::with_capacity(node.volumes.len());
+    for v in &node.volumes {
+        let state = backend.volume(&v.pool, &v.name)?;
+        let key = (v.pool.clone(), v.name.clone());
+        if state.is_some() && !listed.contains(&key) && !adopt {
+            conflicts.push(format!(
+                "volume {}/{} exists and no virtstrap domain records it: refusing to touch it (--adopt to take it over)",
+                v.pool, v.name
+            ));
+        }
+        present.push(state);
+    }
+    let Some(actual) = actual else {
+        create_node(node, &present, steps, Change::Create, "new node");
+        return Ok(());
+    };
+    let recorded = owner.map(|o| o.ignition_hash).unwrap_or_default();
+    let root = present.first().and_then(|s| s.as_ref()).map(|s| s.capacity);
+    let replace = if !recorded.is_empty() && recorded != node.ignition_hash {
+        Some(
+            "Ignition changed: Ignition runs only on first boot, so the node is rebuilt"
+                .to_string(),
+        )
+    } else {
+        root.filter(|&c| c > node.root_capacity).map(|c| {
+            format!(
+                "disk {} -> {}: volumes cannot shrink",
+                crate::spec::size::human(c),
+                crate::spec::size::human(node.root_capacity)
+            )
+        })
+    };
+    if let Some(reason) = replace {
+        remove_node(
+            &node.domain,
+            actual.running,
+            &node.volumes,
+            &present,
+            steps,
+            Change::Replace,
+            &reason,
+        );
+        create_node(
+            node,
+            &vec![None; node.volumes.len()],
+            steps,
+            Change::Replace,
+            &reason,
+        );
+        return Ok(());
+    }
+    if recorded.is_empty() {
+        // an earlier apply stopped before Ignition was uploaded
+        create_node(
+            node,
+            &present,
+            steps,
+            Change::Update,
+            "finishing an interrupted apply",
+        );
+        return Ok(());
+    }
+    if let Some(c) = root.filter(|&c| c < node.root_capacity) {
+        let root_vol = &node.volumes[0];
+        steps.push(step(
+            Action::Resize {
+                pool: root_vol.pool.clone(),
+                name: root_vol.name.clone(),
+                capacity: node.root_capacity,
+            },
+            Change::Update,
+            format!(
+                "disk {} -> {}",
+                crate::spec::size::human(c),
+                crate::spec::size::human(node.root_capacity)
+            ),
+        ));
+    }
+    for (v, state) in node.volumes.iter().zip(&present) {
+        if state.is_none() {
+            steps.push(create_volume(v, Change::Create, "volume is missing"));
+        }
+    }
+    let (vcpus, memory) = sizes_of(&actual.xml);
+    let mut changes = Vec::new();
+    if vcpus.is_some_and(|v| v != node.vcpus) {
+        changes.push(format!("vcpus {} -> {}", vcpus.unwrap_or(0), node.vcpus));
+    }
+    if memory.is_some_and(|m| m != node.memory_mib) {
+        changes.push(format!(
+            "memory {} -> {} MiB",
+            memory.unwrap_or(0),
+            node.memory_mib
+        ));
+    }
+    let their_hash = attr_value(actual.xml.as_str(), "spec-hash");
+    let our_hash = attr_value(node.xml.as_str(), "spec-hash");
+    if changes.is_empty() && their_hash != our_hash {
+        changes.push("domain definition changed".into());
+    }
+    if !changes.is_empty() {
+        steps.push(step(
+            Action::DefineDomain {
+                name: node.domain.clone(),
+                xml: node.xml.clone(),
+            },
+            Change::Update,
+            format!("{} (effective at next boot)", changes.join(", ")),
+        ));
+    }
+    if !actual.running {
+        steps.push(step(
+            Action::StartDomain {
+                name: node.domain.clone(),
+            },
+            Change::Update,
+            "domain is not running",
+        ));
+    }
+    Ok(())
+}
+
+fn create_volume(v: &VolumeXml, change: Change, reason: &str) -> Step {
+    step(
+        Action::CreateVolume {
+            pool: v.pool.clone(),
+            name: v.name.clone(),
+            xml: v.xml.clone(),
+        },
+        change,
+        reason,
+    )
+}
+
+/// Define (pending), create missing volumes, upload Ignition, define
+/// (final), start.
+fn create_node(
+    node: &DesiredNode,
+    present: &[Option<crate::libvirt::VolumeState>],
+    steps: &mut Vec<Step>,
+    change: Change,
+    reason: &str,
+) {
+    let domain = |xml: &str| Action::DefineDomain {
+        name: node.domain.clone(),
+        xml: xml.to_string(),
+    };
+    steps.push(step(domain(&node.pending_xml), change, reason));
+    for (v, state) in node.volumes.iter().zip(present) {
+        if state.is_none() {
+            steps.push(create_volume(v, change, reason));
+        }
+    }
+    if let Some(ign) = node.volumes.last() {
+        steps.push(step(
+            Action::Upload {
+                pool: ign.pool.clone(),
+                name: ign.name.clone(),
+                data: node.ignition.clone(),
+            },
+            change,
+            reason,
+        ));
+    }
+    steps.push(step(domain(&node.xml), change, reason));
+    steps.push(step(
+        Action::StartDomain {
+            name: node.domain.clone(),
+        },
+        change,
+        reason,
+    ));
+}
+
+fn remove_node(
+    domain: &str,
+    running: bool,
+    volumes: &[VolumeXml],
+    present: &[Option<crate::libvirt::VolumeState>],
+    steps: &mut Vec<Step>,
+    change: Change,
+    reason: &str,
+) {
+    if running {
+        steps.push(step(
+            Action::StopDomain {
+                name: domain.to_string(),
+            },
+            change,
+            reason,
+        ));
+    }
+    steps.push(step(
+        Action::UndefineDomain {
+            name: domain.to_string(),
+        },
+        change,
+        reason,
+    ));
+    for (v, state) in volumes.iter().zip(present) {
+        if state.is_some() {
+            steps.push(step(
+                Action::DeleteVolume {
+                    pool: v.pool.clone(),
+                    name: v.name.clone(),
+                },
+                change,
+                reason,
+            ));
+        }
+    }
+}
+
+/// Everything this cluster owns among the spec's objects, in reverse
+/// order: domains (stopped, undefined) and the volumes they record, then
+/// declared networks and pools virtstrap created.
+pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanError> {
+    let mut steps = Vec::new();
+    for node in &want.nodes {
+        let Some(actual) = backend.domain(&node.domain)? else {
+            continue;
+        };
+        let Some(owner) =
+            owner_of(&actual.xml).filter(|o| o.cluster == want.cluster && o.node == node.node)
+        else {
+            continue;
+        };
+        let recorded: Vec<VolumeXml> = owner
+            .volumes
+            .iter()
+            .map(|(pool, name)| VolumeXml {
+                pool: pool.clone(),
+                name: name.clone(),
+                xml: String::new(),
+            })
+            .collect();
+        let mut present = Vec::with_capacity(recorded.len());
+        for v in &recorded {
+            present.push(backend.volume(&v.pool, &v.name)?);
+        }
+        remove_node(
+            &node.domain,
+            actual.running,
+            &recorded,
+            &present,
+            &mut steps,
+            Change::Delete,
+            "destroy",
+        );
+    }
+    for net in &want.networks {
+        let owned = backend
+            .network(&net.name)?
+            .is_some_and(|n| owner_of(&n.xml).is_some_and(|o| o.cluster == want.cluster));
+        if owned {
+            steps.push(step(
+                Action::DeleteNetwork {
+                    name: net.name.clone(),
+                },
+                Change::Delete,
+                "destroy",
+            ));
+        }
+    }
+    for (name, _) in &want.pools {
+        if backend.pool(name)?.is_some()
+            && backend.volume(name, &pool_marker(&want.cluster))?.is_some()
+        {
+            steps.push(step(
+                Action::DeletePool { name: name.clone() },
+                Change::Delete,
+                "destroy",
+            ));
+        }
+    }
+    Ok(Plan { steps })
+}
+
+/// Run one action.
+pub fn execute(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(), BackendError> {
+    match action {
+        Action::CreatePool { xml, .. } => backend.create_pool(xml, &marker_xml(cluster)),
+        Action::CreateNetwork { xml, .. } => backend.create_network(xml),
+        Action::AddDhcpHost { network, xml } => backend.add_dhcp_host(network, xml),
+        Action::DefineDomain { xml, .. } => backend.define_domain(xml),
+        Action::CreateVolume { pool, xml, .. } => backend.create_volume(pool, xml),
+        Action::Upload { pool, name, data } => backend.upload_volume(pool, name, data),
+        Action::Resize {
+            pool,
+            name,
+            capacity,
+        } => backend.resize_volume(pool, name, *capacity),
+        Action::StartDomain { name } => backend.start_domain(name),
+        Action::StopDomain { name } => backend.stop_domain(name),
+        Action::UndefineDomain { name } => backend.undefine_domain(name),
+        Action::DeleteVolume { pool, name } => backend.delete_volume(pool, name),
+        Action::DeleteNetwork { name } => backend.delete_network(name),
+        Action::DeletePool { name } => {
+            let marker = pool_marker(cluster);
+            if backend.volume(name, &marker)?.is_some() {
+                backend.delete_volume(name, &marker)?;
+            }
+            backend.delete_pool(name)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! apply, re-apply, drift, destroy and every interrupted apply, on the
+//! in-memory FakeBackend (the same steps the real daemon gets).
+
+use std::path::{Path, PathBuf};
+
+use virtstrap::apply;
+use virtstrap::libvirt::fake::{FakeBackend, FakeState};
+use virtstrap::libvirt::{Backend, DomainState, PoolState, VolumeState};
+use virtstrap::plan::{desired, destroy_plan, make_plan, Change, Desired, Plan, PlanError};
+use virtstrap::render::domain::DomainOptions;
+use virtstrap::render::host::HostFacts;
+use virtstrap::render::ignition::ButaneSet;
+use virtstrap::spec::{self, Cluster, LoadOptions};
+
+fn demo() -> Cluster {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/cluster.yaml");
+    spec::load(&path, &LoadOptions::default()).expect("demo spec loads")
+}
+
+fn want(cluster: &Cluster) -> Desired {
+    let butane = ButaneSet::load(cluster).expect("butane");
+    desired(
+        cluster,
+        &butane,
+        &HostFacts::default(),
+        &DomainOptions::default(),
+    )
+    .expect("desired")
+}
+
+/// A host with the `default` pool and the base image, as a user's host has.
+fn host() -> FakeState {
+    let mut s = FakeState::default();
+    s.pools.insert(
+        "default".into(),
+        PoolState {
+            xml: "<pool type='dir'><name>default</name></pool>".into(),
+            active: true,
+            path: PathBuf::from("/var/lib/libvirt/images"),
+        },
+    );
+    s.volumes.insert(
+        ("default".into(), "fedora-coreos.qcow2".into()),
+        VolumeState {
+            xml: "<volume><name>fedora-coreos.qcow2</name></volume>".into(),
+            capacity: 10 << 30,
+        },
+    );
+    s
+}
+
+fn plan(b: &dyn Backend, w: &Desired) -> Plan {
+    make_plan(b, w, false).expect("plan")
+}
+
+fn apply_all(b: &dyn Backend, w: &Desired) -> apply::Outcome {
+    let p = make_plan(b, w, false).expect("plan");
+    apply::run(b, &w.cluster, &p, &mut |_, _| {})
+}
+
+fn destroy_all(b: &dyn Backend, w: &Desired) {
+    let p = destroy_plan(b, w).expect("destroy plan");
+    let out = apply::run(b, &w.cluster, &p, &mut |_, _| {});
+    assert!(out.failed.is_none(), "destroy failed: {:?}", out.failed);
+}
+
+#[test]
+fn apply_creates_everything_and_a_second_plan_is_empty() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(host());
+    let out = apply_all(&b, &w);
+    assert!(out.failed.is_none(), "{:?}", out.failed);
+    let s = b.state();
+    assert_eq!(s.domains.len(), 3);
+    assert!(s.domains.values().all(|d| d.running));
+    assert!(s.networks.contains_key("k8s"));
+    assert!(s.pools.contains_key("bulk"));
+    // root + ign for 3 nodes, a data disk for 2 workers, the marker, the base image
+    assert_eq!(s.volumes.len(), 3 * 2 + 2 + 1 + 1, "{:?}", s.volumes.keys());
+    assert_eq!(s.uploads.len(), 3);
+    assert_eq!(plan(&b, &w), Plan::default(), "second plan must be empty");
+}
+
+#[test]
+fn destroy_leaves_only_what_was_there() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(host());
+    assert!(apply_all(&b, &w).failed.is_none());
+    destroy_all(&b, &w);
+    assert_eq!(b.state(), host());
+    destroy_all(&b, &w);
+    assert_eq!(b.state(), host(), "destroy is idempotent");
+}
+
+#[test]
+fn memory_drift_plans_one_update_with_its_reason() {
+    let mut c = demo();
+    let b = FakeBackend::with_state(host());
+    assert!(apply_all(&b, &want(&c)).failed.is_none());
+    c.nodes[0].memory_mib = 4096;
+    let p = plan(&b, &want(&c));
+    assert_eq!(p.steps.len(), 1, "{p:#?}");
+    assert_eq!(p.steps[0].change, Change::Update);
+    assert!(
+        p.steps[0].reason.contains("memory 2048 -> 4096 MiB"),
+        "{}",
+        p.steps[0].reason
+    );
+}
+
+#[test]
+fn changed_ignition_replaces_the_node() {
+    let mut c = demo();
+    let b = FakeBackend::with_state(host());
+    assert!(apply_all(&b, &want(&c)).failed.is_none());
+    c.ssh_authorized_keys
+        .push("ssh-ed25519 AAAAnewkey new@key".into());
+    let p = plan(&b, &want(&c));
+    assert!(
+        p.steps.iter().all(|s| s.change == Change::Replace),
+        "{p:#?}"
+    );
+    assert!(p
+        .steps
+        .iter()
+        .any(|s| s.reason.contains("Ignition runs only on first boot")));
+    assert!(apply_all(&b, &want(&c)).failed.is_none());
+    assert_eq!(plan(&b, &want(&c)), Plan::default());
+}
+
+#[test]
+fn foreign_domain_and_volume_are_refused_and_left_alone() {
+    let w = want(&demo());
+    let mut start = host();
+    start.domains.insert(
+        "demo-cp1".into(),
+        DomainState {
+            xml: "<domain type='kvm'><name>demo-cp1</name></domain>".into(),
+            running: true,
+        },
+    );
+    start.volumes.insert(
+        ("default".into(), "demo-worker1-root.qcow2".into()),
+        VolumeState {
+            xml: "<volume><name>demo-worker1-root.qcow2</name></volume>".into(),
+            capacity: 1,
+        },
+    );
+    let b = FakeBackend::with_state(start.clone());
+    match make_plan(&b, &w, false) {
+        Err(PlanError::Conflicts(c)) => {
+            assert!(
+                c.iter().any(|m| m.contains("domain demo-cp1 exists")),
+                "{c:?}"
+            );
+            assert!(
+                c.iter()
+                    .any(|m| m.contains("volume default/demo-worker1-root.qcow2")),
+                "{c:?}"
+            );
+        }
+        other => panic!("expected conflicts, got {other:?}"),
+    }
+    destroy_all(&b, &w);
+    assert_eq!(b.state(), start, "destroy must not touch foreign objects");
+}
+
+/// For every call N of a clean apply, fail call N: the next apply
+/// converges to the clean result and destroy leaves the host as it was.
+#[test]
+fn every_interrupted_apply_converges_and_destroys_cleanly() {
+    let w = want(&demo());
+    let clean = FakeBackend::with_state(host());
+    assert!(apply_all(&clean, &w).failed.is_none());
+    let total = clean.calls().len();
+    let target = clean.state();
+    assert!(total > 20, "a clean apply makes {total} calls");
+    for n in 0..total {
+        let b = FakeBackend::with_state(host());
+        b.fail_at(Some(n));
+        let first =
+            make_plan(&b, &w, false).map(|p| apply::run(&b, &w.cluster, &p, &mut |_, _| {}));
+        b.fail_at(None);
+        if let Ok(out) = &first {
+            assert!(
+                out.failed.is_some() || b.state() == target,
+                "call {n}: the failure was not reported"
+            );
+        }
+        let out = apply_all(&b, &w);
+        assert!(
+            out.failed.is_none(),
+            "call {n}: re-apply failed: {:?}",
+            out.failed
+        );
+        assert_eq!(b.state(), target, "call {n}: re-apply did not converge");
+        assert_eq!(
+            plan(&b, &w),
+            Plan::default(),
+            "call {n}: plan after re-apply not empty"
+        );
+        destroy_all(&b, &w);
+        assert_eq!(b.state(), host(), "call {n}: destroy left objects behind");
+    }
+}
