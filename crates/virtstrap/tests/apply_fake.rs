@@ -2,6 +2,7 @@
 //! in-memory FakeBackend (the same steps the real daemon gets).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use virtstrap::apply;
 use virtstrap::libvirt::fake::{FakeBackend, FakeState};
@@ -55,13 +56,13 @@ fn plan(b: &dyn Backend, w: &Desired) -> Plan {
 
 fn apply_all(b: &dyn Backend, w: &Desired) -> apply::Outcome {
     let p = make_plan(b, w, false).expect("plan");
-    apply::run(b, &w.cluster, &p, &mut |_, _| {})
+    apply::run(b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {})
 }
 
 fn destroy_all(b: &dyn Backend, w: &Desired) {
     let p = destroy_plan(b, w).expect("destroy plan");
-    let out = apply::run(b, &w.cluster, &p, &mut |_, _| {});
-    assert!(out.failed.is_none(), "destroy failed: {:?}", out.failed);
+    let out = apply::run(b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {});
+    assert!(out.ok(), "destroy failed: {:?}", out.failures);
 }
 
 #[test]
@@ -69,7 +70,7 @@ fn apply_creates_everything_and_a_second_plan_is_empty() {
     let w = want(&demo());
     let b = FakeBackend::with_state(host());
     let out = apply_all(&b, &w);
-    assert!(out.failed.is_none(), "{:?}", out.failed);
+    assert!(out.ok(), "{:?}", out.failures);
     let s = b.state();
     assert_eq!(s.domains.len(), 3);
     assert!(s.domains.values().all(|d| d.running));
@@ -85,7 +86,7 @@ fn apply_creates_everything_and_a_second_plan_is_empty() {
 fn destroy_leaves_only_what_was_there() {
     let w = want(&demo());
     let b = FakeBackend::with_state(host());
-    assert!(apply_all(&b, &w).failed.is_none());
+    assert!(apply_all(&b, &w).ok());
     destroy_all(&b, &w);
     assert_eq!(b.state(), host());
     destroy_all(&b, &w);
@@ -96,7 +97,7 @@ fn destroy_leaves_only_what_was_there() {
 fn memory_drift_plans_one_update_with_its_reason() {
     let mut c = demo();
     let b = FakeBackend::with_state(host());
-    assert!(apply_all(&b, &want(&c)).failed.is_none());
+    assert!(apply_all(&b, &want(&c)).ok());
     c.nodes[0].memory_mib = 4096;
     let p = plan(&b, &want(&c));
     assert_eq!(p.steps.len(), 1, "{p:#?}");
@@ -112,7 +113,7 @@ fn memory_drift_plans_one_update_with_its_reason() {
 fn changed_ignition_replaces_the_node() {
     let mut c = demo();
     let b = FakeBackend::with_state(host());
-    assert!(apply_all(&b, &want(&c)).failed.is_none());
+    assert!(apply_all(&b, &want(&c)).ok());
     c.ssh_authorized_keys
         .push("ssh-ed25519 AAAAnewkey new@key".into());
     let p = plan(&b, &want(&c));
@@ -124,7 +125,7 @@ fn changed_ignition_replaces_the_node() {
         .steps
         .iter()
         .any(|s| s.reason.contains("Ignition runs only on first boot")));
-    assert!(apply_all(&b, &want(&c)).failed.is_none());
+    assert!(apply_all(&b, &want(&c)).ok());
     assert_eq!(plan(&b, &want(&c)), Plan::default());
 }
 
@@ -171,28 +172,24 @@ fn foreign_domain_and_volume_are_refused_and_left_alone() {
 fn every_interrupted_apply_converges_and_destroys_cleanly() {
     let w = want(&demo());
     let clean = FakeBackend::with_state(host());
-    assert!(apply_all(&clean, &w).failed.is_none());
+    assert!(apply_all(&clean, &w).ok());
     let total = clean.calls().len();
     let target = clean.state();
     assert!(total > 20, "a clean apply makes {total} calls");
     for n in 0..total {
         let b = FakeBackend::with_state(host());
         b.fail_at(Some(n));
-        let first =
-            make_plan(&b, &w, false).map(|p| apply::run(&b, &w.cluster, &p, &mut |_, _| {}));
+        let first = make_plan(&b, &w, false)
+            .map(|p| apply::run(&b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {}));
         b.fail_at(None);
         if let Ok(out) = &first {
             assert!(
-                out.failed.is_some() || b.state() == target,
+                !out.ok() || b.state() == target,
                 "call {n}: the failure was not reported"
             );
         }
         let out = apply_all(&b, &w);
-        assert!(
-            out.failed.is_none(),
-            "call {n}: re-apply failed: {:?}",
-            out.failed
-        );
+        assert!(out.ok(), "call {n}: re-apply failed: {:?}", out.failures);
         assert_eq!(b.state(), target, "call {n}: re-apply did not converge");
         assert_eq!(
             plan(&b, &w),

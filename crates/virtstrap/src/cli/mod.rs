@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod butane;
+mod cluster;
 mod init;
 mod render;
 mod spec_args;
@@ -30,6 +31,10 @@ struct Cli {
 enum Command {
     Butane(butane::Args),
     Init(init::Args),
+    Plan(cluster::PlanArgs),
+    Apply(cluster::ApplyArgs),
+    Destroy(cluster::DestroyArgs),
+    Status(cluster::StatusArgs),
     Render(render::Args),
     Validate(validate::Args),
 }
@@ -49,6 +54,10 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Ok(cli) => match cli.command {
             Command::Butane(args) => butane::run(&args),
             Command::Init(args) => init::run(&args),
+            Command::Plan(args) => cluster::plan(&args),
+            Command::Apply(args) => cluster::apply(&args),
+            Command::Destroy(args) => cluster::destroy(&args),
+            Command::Status(args) => cluster::status(&args),
             Command::Render(args) => render::run(&args),
             Command::Validate(args) => validate::run(&args),
         },

@@ -219,8 +219,42 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// What the action does to which object, for humans: `create volume
+    /// default/x.qcow2`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::CreatePool { name, .. } => format!("create pool {name}"),
+            Action::CreateNetwork { name, .. } => format!("create network {name}"),
+            Action::AddDhcpHost { network, xml } => {
+                let mac = attr_value(xml, "mac").unwrap_or_default();
+                format!("reserve an address for {mac} on network {network}")
+            }
+            Action::DefineDomain { name, .. } => format!("define domain {name}"),
+            Action::CreateVolume { pool, name, .. } => format!("create volume {pool}/{name}"),
+            Action::Upload { pool, name, data } => {
+                format!("upload Ignition to {pool}/{name} ({} bytes)", data.len())
+            }
+            Action::Resize {
+                pool,
+                name,
+                capacity,
+            } => format!(
+                "resize volume {pool}/{name} to {}",
+                crate::spec::size::human(*capacity)
+            ),
+            Action::StartDomain { name } => format!("start domain {name}"),
+            Action::StopDomain { name } => format!("stop domain {name}"),
+            Action::UndefineDomain { name } => format!("undefine domain {name}"),
+            Action::DeleteVolume { pool, name } => format!("delete volume {pool}/{name}"),
+            Action::DeleteNetwork { name } => format!("delete network {name}"),
+            Action::DeletePool { name } => format!("delete pool {name}"),
+        }
+    }
+}
+
 /// The kind of change a step makes, as `plan` prints it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Change {
     /// A new object.
     Create,
@@ -241,6 +275,9 @@ pub struct Step {
     pub change: Change,
     /// Why (`memory 4096 -> 8192 MiB`, `Ignition changed: ...`).
     pub reason: String,
+    /// The node the step belongs to (empty for pools and networks):
+    /// steps of one node run in order, different nodes in parallel.
+    pub node: String,
 }
 
 /// The steps, in order, or why there can be none.
@@ -358,6 +395,14 @@ fn step(action: Action, change: Change, reason: impl Into<String>) -> Step {
         action,
         change,
         reason: reason.into(),
+        node: String::new(),
+    }
+}
+
+/// Tag the steps from `from` on as `node`'s.
+fn tag(steps: &mut [Step], from: usize, node: &str) {
+    for s in &mut steps[from..] {
+        s.node = node.to_string();
     }
 }
 
@@ -419,7 +464,9 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
         }
     }
     for node in &want.nodes {
+        let from = steps.len();
         plan_node(backend, want, node, adopt, &mut steps, &mut conflicts)?;
+        tag(&mut steps, from, &node.node);
     }
     if conflicts.is_empty() {
         Ok(Plan { steps })
@@ -697,6 +744,7 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
         for v in &recorded {
             present.push(backend.volume(&v.pool, &v.name)?);
         }
+        let from = steps.len();
         remove_node(
             &node.domain,
             actual.running,
@@ -706,6 +754,7 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
             Change::Delete,
             "destroy",
         );
+        tag(&mut steps, from, &node.node);
     }
     for net in &want.networks {
         let owned = backend

@@ -143,6 +143,7 @@ impl Domain<'_> {
             DomainType::Qemu => {
                 "one VM per node; qemu: software emulation (TCG), for hosts without usable KVM"
             }
+            DomainType::Test => "one VM per node; test: libvirt's in-process test driver",
         };
         x.elem("domain", &attrs, why, |x| {
             let name = self.cluster.domain_name(self.node);

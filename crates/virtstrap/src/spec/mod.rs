@@ -207,6 +207,9 @@ pub enum DomainType {
     Kvm,
     /// Software emulation (TCG), where KVM is unusable.
     Qemu,
+    /// libvirt's in-process test driver (`test:///default`), used when
+    /// the URI is a test one; never written in a spec.
+    Test,
 }
 
 impl DomainType {
@@ -215,6 +218,7 @@ impl DomainType {
         match self {
             DomainType::Kvm => "kvm",
             DomainType::Qemu => "qemu",
+            DomainType::Test => "test",
         }
     }
 }
