@@ -583,7 +583,7 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("<source path=\"/var/log/virtstrap/demo-a.log\"/>"),
+            xml.contains("<source path=\"/var/log/libvirt/qemu/demo-a-console.log\"/>"),
             "{xml}"
         );
     }

@@ -19,7 +19,8 @@ pub struct HostFacts {
     pub machine: String,
     /// Target directory of each existing pool, by pool name.
     pub pool_paths: HashMap<String, PathBuf>,
-    /// Directory for the serial console logs (`/var/log/virtstrap`).
+    /// Directory for the serial console logs: libvirt's own QEMU log
+    /// directory, which exists on every libvirt host (`/var/log/libvirt/qemu`).
     pub console_dir: PathBuf,
 }
 
@@ -28,7 +29,7 @@ impl Default for HostFacts {
         HostFacts {
             machine: "q35".into(),
             pool_paths: HashMap::new(),
-            console_dir: PathBuf::from("/var/log/virtstrap"),
+            console_dir: PathBuf::from("/var/log/libvirt/qemu"),
         }
     }
 }
@@ -60,7 +61,8 @@ pub fn ignition_path(cluster: &Cluster, node: &Node, host: &HostFacts) -> PathBu
 
 /// Host path of the domain's serial console log.
 pub fn console_log_path(host: &HostFacts, domain: &str) -> PathBuf {
-    host.console_dir.join(format!("{domain}.log"))
+    // libvirt writes `<domain>.log` there itself: a name of our own
+    host.console_dir.join(format!("{domain}-console.log"))
 }
 
 /// `path` as XML attribute or text (lossy only for non-UTF-8 paths, which

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# System test on a real libvirt daemon (qemu:///system), across separate
+# processes: apply (3 guests really start, type qemu), apply again (zero
+# steps), change memory then plan (exactly one update), destroy (no
+# domain, volume or pool of ours left). Needs root, a running libvirtd
+# (scripts/libvirtd-start) and qemu-img. Prints "N passed, N failed".
+set -euo pipefail
+bin=${VIRTSTRAP:-$(cd "$(dirname "$0")/../.." && pwd)/target/release/virtstrap}
+uri=qemu:///system
+work=$(mktemp -d)
+pool=vs-systest-images
+pooldir=/var/lib/libvirt/images/$pool
+passed=0
+failed=0
+virsh() { command virsh -q -c "$uri" "$@"; }
+check() { # check NAME COMMAND...
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+cleanup() {
+  "$bin" destroy --yes -f "$work/cluster.yaml" --connect "$uri" >/dev/null 2>&1 || true
+  virsh vol-delete --pool "$pool" base.qcow2 >/dev/null 2>&1 || true
+  virsh pool-destroy "$pool" >/dev/null 2>&1 || true
+  virsh pool-undefine "$pool" >/dev/null 2>&1 || true
+  rm -rf "$work" "$pooldir"
+}
+trap cleanup EXIT
+
+# the host's side: a pool with a small base image (no OS: the guests
+# start and sit in firmware, which is all this test needs)
+virsh pool-define-as "$pool" dir --target "$pooldir" >/dev/null
+virsh pool-build "$pool" >/dev/null
+virsh pool-start "$pool" >/dev/null
+qemu-img create -q -f qcow2 "$work/base.qcow2" 64M
+virsh vol-create-as "$pool" base.qcow2 64M --format qcow2 >/dev/null
+virsh vol-upload --pool "$pool" base.qcow2 "$work/base.qcow2"
+
+spec() { # spec MEMORY
+  cat > "$work/cluster.yaml" <<YAML
+name: vs-systest
+image: { pool: $pool, volume: base.qcow2 }
+defaults:
+  vcpus: 1
+  memory: $1
+  disk: { pool: $pool, size: 2GiB }
+  networks: []
+  domain_type: qemu
+nodes:
+  - name: node
+    count: 3
+YAML
+}
+spec 256MiB
+out=$("$bin" apply --yes -f "$work/cluster.yaml" --connect "$uri" 2>&1) || { echo "$out"; false; }
+running=$(virsh list --name | grep -c '^vs-systest-node' || true)
+check "apply starts 3 guests (found $running running)" test "$running" = 3
+for n in 1 2 3; do
+  check "node$n has its Ignition over fw_cfg" \
+    grep -q "opt/com.coreos/config" <<<"$(virsh dumpxml "vs-systest-node$n")"
+done
+out=$("$bin" apply --yes -f "$work/cluster.yaml" --connect "$uri" 2>&1)
+check "second apply does nothing" grep -q "nothing to do" <<<"$out"
+spec 384MiB
+out=$("$bin" plan --output json -f "$work/cluster.yaml" --connect "$uri")
+steps=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["steps"]))' <<<"$out")
+check "memory change plans 3 updates, one per node (got $steps)" test "$steps" = 3
+check "the reason names the memory change" grep -q "memory 256 -> 384 MiB" <<<"$out"
+"$bin" destroy --yes -f "$work/cluster.yaml" --connect "$uri" >/dev/null
+left=$(virsh list --all --name | grep -c '^vs-systest' || true)
+check "destroy leaves no domain ($left left)" test "$left" = 0
+vols=$(virsh vol-list "$pool" | awk '{print $1}' | grep -vc '^base.qcow2$' || true)
+check "destroy leaves no volume but the base image ($vols left)" test "$vols" = 0
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
