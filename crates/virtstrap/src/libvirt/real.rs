@@ -427,9 +427,29 @@ impl Backend for LibvirtBackend {
             &object,
         )?;
         let Some(vol) = found else { return Ok(None) };
-        let xml = vol.xml_desc(0).map_err(failed(op, &object))?;
-        let capacity = vol.info().map_err(failed(op, &object))?.capacity;
-        Ok(Some(VolumeState { xml, capacity }))
+        let detail = |v: &StorageVol| -> Result<VolumeState, VirtError> {
+            let xml = v.xml_desc(0)?;
+            let capacity = v.info()?.capacity;
+            Ok(VolumeState { xml, capacity })
+        };
+        match detail(&vol) {
+            Ok(state) => Ok(Some(state)),
+            // listed but its file is gone: a volume another (killed)
+            // client was creating, which libvirt removed again; look at
+            // the pool afresh once
+            Err(e) if e.code().is(ErrorNumber::NoStorageVolume) => {
+                let _ = p.refresh(0);
+                match p.lookup_storage_vol_by_name(name) {
+                    Ok(v) => match detail(&v) {
+                        Ok(state) => Ok(Some(state)),
+                        Err(e) if e.code().is(ErrorNumber::NoStorageVolume) => Ok(None),
+                        Err(e) => Err(failed(op, &object)(e)),
+                    },
+                    Err(_) => Ok(None),
+                }
+            }
+            Err(e) => Err(failed(op, &object)(e)),
+        }
     }
 
     fn create_volume(&self, pool: &str, xml: &str) -> BackendResult<()> {

@@ -784,8 +784,34 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
     Ok(Plan { steps })
 }
 
-/// Run one action.
+/// Run one action. A failed action whose result is nevertheless in place
+/// counts as done: after a `kill -9`, libvirt finishes the calls the dead
+/// client had sent, so the next apply can find a domain already started
+/// or a volume already made by the time it asks.
 pub fn execute(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(), BackendError> {
+    run_action(backend, cluster, action).or_else(|e| {
+        if already_done(backend, action) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })
+}
+
+fn already_done(b: &dyn Backend, action: &Action) -> bool {
+    let domain = |name: &str| b.domain(name).ok();
+    let volume = |pool: &str, name: &str| b.volume(pool, name).ok();
+    match action {
+        Action::StartDomain { name } => domain(name).flatten().is_some_and(|d| d.running),
+        Action::StopDomain { name } => domain(name).flatten().is_some_and(|d| !d.running),
+        Action::UndefineDomain { name } => domain(name).is_some_and(|d| d.is_none()),
+        Action::CreateVolume { pool, name, .. } => volume(pool, name).flatten().is_some(),
+        Action::DeleteVolume { pool, name } => volume(pool, name).is_some_and(|v| v.is_none()),
+        _ => false,
+    }
+}
+
+fn run_action(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(), BackendError> {
     match action {
         Action::CreatePool { xml, .. } => backend.create_pool(xml, &marker_xml(cluster)),
         Action::CreateNetwork { xml, .. } => backend.create_network(xml),
