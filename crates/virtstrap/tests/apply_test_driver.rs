@@ -2,16 +2,13 @@
 //! real LibvirtBackend on libvirt's in-process `test:///default` driver
 //! (no daemon; one process's connections share its state).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
 
 use virtstrap::apply;
 use virtstrap::libvirt::real::LibvirtBackend;
-use virtstrap::libvirt::{
-    Backend, BackendError, BackendResult, DomainState, NetworkState, PoolState, VolumeState,
-};
+use virtstrap::libvirt::uploads::MemoryUploads;
+use virtstrap::libvirt::Backend;
 use virtstrap::plan::{desired, destroy_plan, make_plan, Change, Desired, Plan, PlanError};
 use virtstrap::render::domain::DomainOptions;
 use virtstrap::render::host::HostFacts;
@@ -32,88 +29,8 @@ fn want(c: &Cluster) -> Desired {
     desired(c, &butane, &HostFacts::default(), &DomainOptions::default()).expect("desired")
 }
 
-/// The test driver has no volume upload (`virStorageVolUpload` is "not
-/// supported by the connection driver"): this wrapper keeps uploads in
-/// memory, after checking the volume exists, and passes every other call
-/// to the real backend. Uploads are tested on the real daemon.
-struct Driver {
-    real: LibvirtBackend,
-    uploads: Mutex<BTreeMap<(String, String), Vec<u8>>>,
-}
-
-impl Backend for Driver {
-    fn uri(&self) -> String {
-        self.real.uri()
-    }
-    fn domains(&self) -> BackendResult<Vec<String>> {
-        self.real.domains()
-    }
-    fn domain(&self, name: &str) -> BackendResult<Option<DomainState>> {
-        self.real.domain(name)
-    }
-    fn define_domain(&self, xml: &str) -> BackendResult<()> {
-        self.real.define_domain(xml)
-    }
-    fn start_domain(&self, name: &str) -> BackendResult<()> {
-        self.real.start_domain(name)
-    }
-    fn stop_domain(&self, name: &str) -> BackendResult<()> {
-        self.real.stop_domain(name)
-    }
-    fn undefine_domain(&self, name: &str) -> BackendResult<()> {
-        self.real.undefine_domain(name)
-    }
-    fn pool(&self, name: &str) -> BackendResult<Option<PoolState>> {
-        self.real.pool(name)
-    }
-    fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
-        self.real.create_pool(xml, marker)
-    }
-    fn delete_pool(&self, name: &str) -> BackendResult<()> {
-        self.real.delete_pool(name)
-    }
-    fn network(&self, name: &str) -> BackendResult<Option<NetworkState>> {
-        self.real.network(name)
-    }
-    fn create_network(&self, xml: &str) -> BackendResult<()> {
-        self.real.create_network(xml)
-    }
-    fn delete_network(&self, name: &str) -> BackendResult<()> {
-        self.real.delete_network(name)
-    }
-    fn add_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
-        self.real.add_dhcp_host(network, host_xml)
-    }
-    fn volumes(&self, pool: &str) -> BackendResult<Vec<String>> {
-        self.real.volumes(pool)
-    }
-    fn volume(&self, pool: &str, name: &str) -> BackendResult<Option<VolumeState>> {
-        self.real.volume(pool, name)
-    }
-    fn create_volume(&self, pool: &str, xml: &str) -> BackendResult<()> {
-        self.real.create_volume(pool, xml)
-    }
-    fn upload_volume(&self, pool: &str, name: &str, data: &[u8]) -> BackendResult<()> {
-        if self.real.volume(pool, name)?.is_none() {
-            return Err(BackendError::NotFound {
-                op: "upload volume".into(),
-                object: format!("{pool}/{name}"),
-            });
-        }
-        let mut u = self.uploads.lock().expect("uploads");
-        u.insert((pool.into(), name.into()), data.to_vec());
-        Ok(())
-    }
-    fn resize_volume(&self, pool: &str, name: &str, capacity: u64) -> BackendResult<()> {
-        self.real.resize_volume(pool, name, capacity)
-    }
-    fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()> {
-        self.real.delete_volume(pool, name)
-    }
-}
-
 /// The test driver with the `default` pool and base image the demo needs.
-fn host() -> Driver {
+fn host() -> MemoryUploads<LibvirtBackend> {
     let b = LibvirtBackend::connect(Some("test:///default")).expect("test driver");
     if b.pool("default").expect("pool").is_none() {
         let pool = "<pool type='dir'><name>default</name><target><path>/var/lib/libvirt/images</path></target></pool>";
@@ -122,10 +39,7 @@ fn host() -> Driver {
         let base = "<volume><name>fedora-coreos.qcow2</name><capacity unit='bytes'>1073741824</capacity></volume>";
         b.create_volume("default", base).expect("base image");
     }
-    Driver {
-        real: b,
-        uploads: Mutex::new(BTreeMap::new()),
-    }
+    MemoryUploads::new(b)
 }
 
 fn run(b: &dyn Backend, w: &Desired, p: &Plan) {

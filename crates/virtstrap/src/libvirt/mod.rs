@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 pub mod fake;
 pub mod real;
+pub mod uploads;
 
 /// A domain as the host has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
