@@ -9,28 +9,12 @@
 # <= 0.1 s, destroy <= 2.5 s.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/target/release/virtstrap
 runs=${RUNS:-5}
-uri=qemu:///system
 pool=vs-bench-images
-pooldir=/var/lib/libvirt/images/$pool
-work=$(mktemp -d)
-virsh() { command virsh -q -c "$uri" "$@"; }
-cleanup() {
-  "$bin" destroy --yes -f "$work/cluster.yaml" --connect "$uri" >/dev/null 2>&1 || true
-  for v in $(virsh vol-list "$pool" 2>/dev/null | awk '{print $1}'); do virsh vol-delete --pool "$pool" "$v" >/dev/null; done
-  virsh pool-destroy "$pool" >/dev/null 2>&1 || true
-  virsh pool-undefine "$pool" >/dev/null 2>&1 || true
-  rm -rf "$work" "$pooldir"
-}
-trap cleanup EXIT
+# shellcheck source=../tests/system/lib.sh
+. "$root/tests/system/lib.sh"
 cargo build --release -q -p virtstrap
-virsh pool-define-as "$pool" dir --target "$pooldir" >/dev/null
-virsh pool-build "$pool" >/dev/null
-virsh pool-start "$pool" >/dev/null
-qemu-img create -q -f qcow2 "$work/base.qcow2" 64M
-virsh vol-create-as "$pool" base.qcow2 64M --format qcow2 >/dev/null
-virsh vol-upload --pool "$pool" base.qcow2 "$work/base.qcow2"
+make_pool_with_base_image
 cat > "$work/cluster.yaml" <<YAML
 name: vs-bench
 image: { pool: $pool, volume: base.qcow2 }

@@ -4,32 +4,10 @@
 # destroy leaves no domain, volume or file behind. Needs root, a running
 # libvirtd (scripts/libvirtd-start) and qemu-img. Prints "N passed, N failed".
 set -euo pipefail
-bin=${VIRTSTRAP:-$(cd "$(dirname "$0")/../.." && pwd)/target/release/virtstrap}
-uri=qemu:///system
-work=$(mktemp -d)
 pool=vs-kill9-images
-pooldir=/var/lib/libvirt/images/$pool
-passed=0
-failed=0
-virsh() { command virsh -q -c "$uri" "$@"; }
-check() {
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
-cleanup() {
-  "$bin" destroy --yes -f "$work/cluster.yaml" --connect "$uri" >/dev/null 2>&1 || true
-  virsh vol-delete --pool "$pool" base.qcow2 >/dev/null 2>&1 || true
-  virsh pool-destroy "$pool" >/dev/null 2>&1 || true
-  virsh pool-undefine "$pool" >/dev/null 2>&1 || true
-  rm -rf "$work" "$pooldir"
-}
-trap cleanup EXIT
-virsh pool-define-as "$pool" dir --target "$pooldir" >/dev/null
-virsh pool-build "$pool" >/dev/null
-virsh pool-start "$pool" >/dev/null
-qemu-img create -q -f qcow2 "$work/base.qcow2" 64M
-virsh vol-create-as "$pool" base.qcow2 64M --format qcow2 >/dev/null
-virsh vol-upload --pool "$pool" base.qcow2 "$work/base.qcow2"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+make_pool_with_base_image
 cat > "$work/cluster.yaml" <<YAML
 name: vs-kill9
 image: { pool: $pool, volume: base.qcow2 }
