@@ -374,34 +374,43 @@ fn execute(s: &Session, plan: &Plan, parallel: usize, verb: &str) -> ExitCode {
 
 /// `virtstrap apply`.
 pub fn apply(args: &ApplyArgs) -> ExitCode {
-    let s = match args.host.open() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let plan = match s.desired().and_then(|w| s.plan(&w, args.adopt)) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    print_plan(&s.loaded.cluster.name, &s.uri, &plan);
-    if plan.steps.is_empty() {
-        return ExitCode::SUCCESS;
-    }
-    if let Err(code) = confirm("Apply these steps?", args.yes) {
-        return code;
-    }
-    execute(&s, &plan, args.parallel, "apply")
+    let adopt = args.adopt;
+    converge(
+        &args.host,
+        args.yes,
+        args.parallel,
+        "apply",
+        "Apply these steps?",
+        |s, w| s.plan(w, adopt),
+    )
 }
 
 /// `virtstrap destroy`.
 pub fn destroy(args: &DestroyArgs) -> ExitCode {
-    let s = match args.host.open() {
+    converge(
+        &args.host,
+        args.yes,
+        args.parallel,
+        "destroy",
+        "Destroy these objects?",
+        |s, w| destroy_plan(&s.backend, w).map_err(|e| report_plan_error(&e)),
+    )
+}
+
+/// Plan with `make`, show it, confirm, execute: apply and destroy alike.
+fn converge(
+    host: &HostArgs,
+    yes: bool,
+    parallel: usize,
+    verb: &str,
+    question: &str,
+    make: impl Fn(&Session, &Desired) -> Result<Plan, ExitCode>,
+) -> ExitCode {
+    let s = match host.open() {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let plan = match s
-        .desired()
-        .and_then(|w| destroy_plan(&s.backend, &w).map_err(|e| report_plan_error(&e)))
-    {
+    let plan = match s.desired().and_then(|w| make(&s, &w)) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -409,10 +418,10 @@ pub fn destroy(args: &DestroyArgs) -> ExitCode {
     if plan.steps.is_empty() {
         return ExitCode::SUCCESS;
     }
-    if let Err(code) = confirm("Destroy these objects?", args.yes) {
+    if let Err(code) = confirm(question, yes) {
         return code;
     }
-    execute(&s, &plan, args.parallel, "destroy")
+    execute(&s, &plan, parallel, verb)
 }
 
 /// `virtstrap status`.
