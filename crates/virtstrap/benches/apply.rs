@@ -53,6 +53,9 @@ fn one(nodes: usize) {
         "<volume><name>base.qcow2</name><capacity unit='bytes'>1073741824</capacity></volume>";
     backend.create_volume("default", base).expect("base image");
     let b = MemoryUploads::new(backend);
+    if std::env::var_os("VS_BENCH_VERBOSE").is_some() {
+        eprintln!("peak after connecting: {:.1} MiB", peak_mib());
+    }
     {
         let i = 0;
         let text = format!(
@@ -81,6 +84,9 @@ fn one(nodes: usize) {
         .expect("desired");
         let plan = make_plan(&b, &want, false).expect("plan");
         let t1 = Instant::now();
+        if std::env::var_os("VS_BENCH_VERBOSE").is_some() {
+            eprintln!("peak after planning: {:.1} MiB", peak_mib());
+        }
         let out = apply::run(
             &b,
             &want.cluster,
