@@ -71,6 +71,7 @@ pub fn run(
         }
     };
     let in_order = |steps: &[Step]| steps.iter().all(&run_one);
+    let in_order_refs = |steps: &[&Step]| steps.iter().all(|s| run_one(s));
     if in_order(head) {
         let queue = Mutex::new(groups(middle));
         let workers = parallel.max(1).min(lock(&queue).len().max(1));
@@ -80,7 +81,7 @@ pub fn run(
                     let Some(group) = lock(&queue).pop_front() else {
                         break;
                     };
-                    in_order(&group);
+                    in_order_refs(&group);
                 });
             }
         });
@@ -95,16 +96,17 @@ pub fn run(
     }
 }
 
-/// Each node's steps, in plan order, one group per node.
-fn groups(steps: &[Step]) -> VecDeque<Vec<Step>> {
+/// Each node's steps, in plan order, one group per node (borrowed: the
+/// plan's XML and Ignition bytes are not copied).
+fn groups(steps: &[Step]) -> VecDeque<Vec<&Step>> {
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut out: VecDeque<Vec<Step>> = VecDeque::new();
+    let mut out: VecDeque<Vec<&Step>> = VecDeque::new();
     for s in steps {
         let i = *index.entry(s.node.as_str()).or_insert_with(|| {
             out.push_back(Vec::new());
             out.len() - 1
         });
-        out[i].push(s.clone());
+        out[i].push(s);
     }
     out
 }
