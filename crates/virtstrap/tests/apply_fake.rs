@@ -200,3 +200,45 @@ fn every_interrupted_apply_converges_and_destroys_cleanly() {
         assert_eq!(b.state(), host(), "call {n}: destroy left objects behind");
     }
 }
+
+#[test]
+fn domains_are_defined_pending_then_final_with_the_rendered_xml() {
+    use virtstrap::plan::Action;
+    use virtstrap::render::domain::domain_xml_with_ignition;
+    use virtstrap::render::ignition::{ignition_hash, node_ignition};
+    let c = demo();
+    let w = want(&c);
+    let b = FakeBackend::with_state(host());
+    let p = plan(&b, &w);
+    let node = &c.nodes[0];
+    let defs: Vec<_> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::DefineDomain { name, xml } if *name == w.nodes[0].domain => Some(xml),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(defs.len(), 2, "pending, then final");
+    assert!(defs[0].is_pending() && !defs[1].is_pending());
+    let butane = ButaneSet::load(&c).expect("butane");
+    let ign = node_ignition(&c, node, &butane).expect("ignition");
+    let hash = ignition_hash(&ign.json);
+    let h = HostFacts::default();
+    let o = DomainOptions::default();
+    assert_eq!(
+        defs[0].render(),
+        domain_xml_with_ignition(&c, node, &h, &o, "")
+    );
+    assert_eq!(
+        defs[1].render(),
+        domain_xml_with_ignition(&c, node, &h, &o, &hash)
+    );
+    assert!(defs[1]
+        .render()
+        .contains(&format!("ignition-hash=\"{hash}\"")));
+    assert!(!defs[0].render().contains("ignition-hash"));
+    let out = apply::run(&b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {});
+    assert!(out.ok(), "{:?}", out.failures);
+    assert_eq!(b.state().domains[&w.nodes[0].domain].xml, defs[1].render());
+}

@@ -63,7 +63,10 @@ fn render_all(cluster: &Cluster, host: &HostFacts) -> BTreeMap<String, String> {
             );
         }
         for v in node_volumes(cluster, node, host) {
-            out.insert(format!("{}.{}.volume.xml", v.pool, v.name), v.xml);
+            out.insert(
+                format!("{}.{}.volume.xml", v.pool, v.name),
+                v.xml.to_string(),
+            );
         }
     }
     for pool in &cluster.pools {

@@ -102,7 +102,7 @@ fn groups(steps: &[Step]) -> VecDeque<Vec<&Step>> {
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut out: VecDeque<Vec<&Step>> = VecDeque::new();
     for s in steps {
-        let i = *index.entry(s.node.as_str()).or_insert_with(|| {
+        let i = *index.entry(&*s.node).or_insert_with(|| {
             out.push_back(Vec::new());
             out.len() - 1
         });

@@ -259,8 +259,8 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
             json!({
                 "change": format!("{:?}", s.change).to_lowercase(),
                 "action": s.action.describe(),
-                "node": s.node,
-                "reason": s.reason,
+                "node": &*s.node,
+                "reason": &*s.reason,
             })
         })
         .collect();

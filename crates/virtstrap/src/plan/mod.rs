@@ -16,10 +16,11 @@
 //! record lists.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::libvirt::fake::element;
 use crate::libvirt::{Backend, BackendError};
-use crate::render::domain::{domain_xml_with_ignition, DomainOptions};
+use crate::render::domain::{domain_xml_with_ignition, spec_hash, DomainOptions};
 use crate::render::host::HostFacts;
 use crate::render::ignition::{ignition_hash, node_ignition, ButaneSet, IgnitionError};
 use crate::render::network::{dhcp_host_xml, dhcp_hosts, network_xml};
@@ -59,10 +60,10 @@ pub struct DesiredNode {
     pub node: String,
     /// Domain name.
     pub domain: String,
-    /// Final domain XML (owner metadata with the Ignition hash).
-    pub xml: String,
-    /// Domain XML while Ignition is not yet uploaded (empty hash).
-    pub pending_xml: String,
+    /// The domain definition (owner metadata with the Ignition hash).
+    pub definition: DomainXml,
+    /// Its `spec-hash`, compared with the one the host records.
+    pub spec_hash: String,
     /// vCPUs (compared with the host's).
     pub vcpus: u32,
     /// Memory in MiB (compared with the host's).
@@ -72,32 +73,107 @@ pub struct DesiredNode {
     /// Root disk capacity in bytes.
     pub root_capacity: u64,
     /// The Ignition config's bytes.
-    pub ignition: Vec<u8>,
+    pub ignition: Arc<[u8]>,
     /// Its hash.
     pub ignition_hash: String,
 }
 
-/// Render everything the spec wants.
+/// What every node's domain XML is rendered from.
+#[derive(Debug)]
+struct RenderInput {
+    cluster: Cluster,
+    host: HostFacts,
+    opts: DomainOptions,
+}
+
+/// A node's domain definition, rendered when a step needs its text: a
+/// plan of a thousand nodes holds no domain XML, and a step that runs
+/// holds one only while libvirt reads it.
+#[derive(Clone)]
+pub struct DomainXml {
+    input: Arc<RenderInput>,
+    node: usize,
+    ignition_hash: Arc<str>,
+}
+
+impl DomainXml {
+    /// The `<domain>` XML.
+    pub fn render(&self) -> String {
+        let i = &self.input;
+        domain_xml_with_ignition(
+            &i.cluster,
+            &i.cluster.nodes[self.node],
+            &i.host,
+            &i.opts,
+            &self.ignition_hash,
+        )
+    }
+
+    /// The definition while Ignition is not yet uploaded: an empty
+    /// `ignition-hash`, so an apply cut short redoes the upload.
+    pub fn pending(&self) -> DomainXml {
+        DomainXml {
+            ignition_hash: Arc::from(""),
+            ..self.clone()
+        }
+    }
+
+    /// Whether this is the [`DomainXml::pending`] definition.
+    pub fn is_pending(&self) -> bool {
+        self.ignition_hash.is_empty()
+    }
+}
+
+impl PartialEq for DomainXml {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.input, &other.input)
+            && self.node == other.node
+            && self.ignition_hash == other.ignition_hash
+    }
+}
+
+impl Eq for DomainXml {}
+
+impl std::fmt::Debug for DomainXml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainXml")
+            .field("node", &self.input.cluster.nodes[self.node].name)
+            .field("ignition_hash", &self.ignition_hash)
+            .finish()
+    }
+}
+
+/// Render everything the spec wants. Domain XML is the exception: only
+/// its hash is computed here, the text when a step defines it.
 pub fn desired(
     cluster: &Cluster,
     butane: &ButaneSet,
     host: &HostFacts,
     opts: &DomainOptions,
 ) -> Result<Desired, IgnitionError> {
+    let input = Arc::new(RenderInput {
+        cluster: cluster.clone(),
+        host: host.clone(),
+        opts: *opts,
+    });
     let mut nodes = Vec::with_capacity(cluster.nodes.len());
-    for node in &cluster.nodes {
+    for (i, node) in cluster.nodes.iter().enumerate() {
         let ign = node_ignition(cluster, node, butane)?;
         let hash = ignition_hash(&ign.json);
         nodes.push(DesiredNode {
             node: node.name.clone(),
             domain: cluster.domain_name(node),
-            xml: domain_xml_with_ignition(cluster, node, host, opts, &hash),
-            pending_xml: domain_xml_with_ignition(cluster, node, host, opts, ""),
+            definition: DomainXml {
+                input: Arc::clone(&input),
+                node: i,
+                ignition_hash: hash.as_str().into(),
+            },
+            spec_hash: spec_hash(cluster, node, host, opts),
             vcpus: node.vcpus,
             memory_mib: node.memory_mib,
             volumes: node_volumes(cluster, node, host),
             root_capacity: node.disk.size_bytes,
-            ignition: ign.json.into_bytes(),
+            ignition: ign.json.into_bytes().into(),
             ignition_hash: hash,
         });
     }
@@ -155,15 +231,15 @@ pub enum Action {
     DefineDomain {
         /// Domain name.
         name: String,
-        /// Its XML.
-        xml: String,
+        /// Its definition.
+        xml: DomainXml,
     },
     /// Create a volume.
     CreateVolume {
         /// Pool.
         pool: String,
         /// Volume XML.
-        xml: String,
+        xml: Arc<str>,
         /// Volume name.
         name: String,
     },
@@ -174,7 +250,7 @@ pub enum Action {
         /// Volume name.
         name: String,
         /// Contents.
-        data: Vec<u8>,
+        data: Arc<[u8]>,
     },
     /// Grow a volume.
     Resize {
@@ -230,6 +306,9 @@ impl Action {
                 let mac = attr_value(xml, "mac").unwrap_or_default();
                 format!("reserve an address for {mac} on network {network}")
             }
+            Action::DefineDomain { name, xml } if xml.is_pending() => {
+                format!("define domain {name} (Ignition pending)")
+            }
             Action::DefineDomain { name, .. } => format!("define domain {name}"),
             Action::CreateVolume { pool, name, .. } => format!("create volume {pool}/{name}"),
             Action::Upload { pool, name, data } => {
@@ -274,10 +353,10 @@ pub struct Step {
     /// Create, update, replace or delete.
     pub change: Change,
     /// Why (`memory 4096 -> 8192 MiB`, `Ignition changed: ...`).
-    pub reason: String,
+    pub reason: Arc<str>,
     /// The node the step belongs to (empty for pools and networks):
     /// steps of one node run in order, different nodes in parallel.
-    pub node: String,
+    pub node: Arc<str>,
 }
 
 /// The steps, in order, or why there can be none.
@@ -390,19 +469,20 @@ fn memory_mib(xml: &str) -> Option<u64> {
     })
 }
 
-fn step(action: Action, change: Change, reason: impl Into<String>) -> Step {
+fn step(action: Action, change: Change, reason: impl Into<Arc<str>>) -> Step {
     Step {
         action,
         change,
         reason: reason.into(),
-        node: String::new(),
+        node: Arc::from(""),
     }
 }
 
 /// Tag the steps from `from` on as `node`'s.
 fn tag(steps: &mut [Step], from: usize, node: &str) {
+    let node: Arc<str> = Arc::from(node);
     for s in &mut steps[from..] {
-        s.node = node.to_string();
+        s.node = Arc::clone(&node);
     }
 }
 
@@ -517,7 +597,13 @@ fn plan_node(
         present.push(state);
     }
     let Some(actual) = actual else {
-        create_node(node, &present, steps, Change::Create, "new node");
+        create_node(
+            node,
+            &present,
+            steps,
+            Change::Create,
+            &Arc::from("new node"),
+        );
         return Ok(());
     };
     let recorded = owner.map(|o| o.ignition_hash).unwrap_or_default();
@@ -544,14 +630,14 @@ fn plan_node(
             &present,
             steps,
             Change::Replace,
-            &reason,
+            &Arc::from(reason.as_str()),
         );
         create_node(
             node,
             &vec![None; node.volumes.len()],
             steps,
             Change::Replace,
-            &reason,
+            &Arc::from(reason),
         );
         return Ok(());
     }
@@ -562,7 +648,7 @@ fn plan_node(
             &present,
             steps,
             Change::Update,
-            "finishing an interrupted apply",
+            &Arc::from("finishing an interrupted apply"),
         );
         return Ok(());
     }
@@ -584,7 +670,11 @@ fn plan_node(
     }
     for (v, state) in node.volumes.iter().zip(&present) {
         if state.is_none() {
-            steps.push(create_volume(v, Change::Create, "volume is missing"));
+            steps.push(create_volume(
+                v,
+                Change::Create,
+                &Arc::from("volume is missing"),
+            ));
         }
     }
     let (vcpus, memory) = sizes_of(&actual.xml);
@@ -600,15 +690,14 @@ fn plan_node(
         ));
     }
     let their_hash = attr_value(actual.xml.as_str(), "spec-hash");
-    let our_hash = attr_value(node.xml.as_str(), "spec-hash");
-    if changes.is_empty() && their_hash != our_hash {
+    if changes.is_empty() && their_hash.as_deref() != Some(node.spec_hash.as_str()) {
         changes.push("domain definition changed".into());
     }
     if !changes.is_empty() {
         steps.push(step(
             Action::DefineDomain {
                 name: node.domain.clone(),
-                xml: node.xml.clone(),
+                xml: node.definition.clone(),
             },
             Change::Update,
             format!("{} (effective at next boot)", changes.join(", ")),
@@ -626,7 +715,7 @@ fn plan_node(
     Ok(())
 }
 
-fn create_volume(v: &VolumeXml, change: Change, reason: &str) -> Step {
+fn create_volume(v: &VolumeXml, change: Change, reason: &Arc<str>) -> Step {
     step(
         Action::CreateVolume {
             pool: v.pool.clone(),
@@ -634,7 +723,7 @@ fn create_volume(v: &VolumeXml, change: Change, reason: &str) -> Step {
             xml: v.xml.clone(),
         },
         change,
-        reason,
+        reason.clone(),
     )
 }
 
@@ -645,13 +734,17 @@ fn create_node(
     present: &[Option<crate::libvirt::VolumeState>],
     steps: &mut Vec<Step>,
     change: Change,
-    reason: &str,
+    reason: &Arc<str>,
 ) {
-    let domain = |xml: &str| Action::DefineDomain {
+    let domain = |xml: DomainXml| Action::DefineDomain {
         name: node.domain.clone(),
-        xml: xml.to_string(),
+        xml,
     };
-    steps.push(step(domain(&node.pending_xml), change, reason));
+    steps.push(step(
+        domain(node.definition.pending()),
+        change,
+        reason.clone(),
+    ));
     for (v, state) in node.volumes.iter().zip(present) {
         if state.is_none() {
             steps.push(create_volume(v, change, reason));
@@ -662,19 +755,23 @@ fn create_node(
             Action::Upload {
                 pool: ign.pool.clone(),
                 name: ign.name.clone(),
-                data: node.ignition.clone(),
+                data: Arc::clone(&node.ignition),
             },
             change,
-            reason,
+            reason.clone(),
         ));
     }
-    steps.push(step(domain(&node.xml), change, reason));
+    steps.push(step(
+        domain(node.definition.clone()),
+        change,
+        reason.clone(),
+    ));
     steps.push(step(
         Action::StartDomain {
             name: node.domain.clone(),
         },
         change,
-        reason,
+        reason.clone(),
     ));
 }
 
@@ -685,7 +782,7 @@ fn remove_node(
     present: &[Option<crate::libvirt::VolumeState>],
     steps: &mut Vec<Step>,
     change: Change,
-    reason: &str,
+    reason: &Arc<str>,
 ) {
     if running {
         steps.push(step(
@@ -693,7 +790,7 @@ fn remove_node(
                 name: domain.to_string(),
             },
             change,
-            reason,
+            reason.clone(),
         ));
     }
     steps.push(step(
@@ -701,7 +798,7 @@ fn remove_node(
             name: domain.to_string(),
         },
         change,
-        reason,
+        reason.clone(),
     ));
     for (v, state) in volumes.iter().zip(present) {
         if state.is_some() {
@@ -711,7 +808,7 @@ fn remove_node(
                     name: v.name.clone(),
                 },
                 change,
-                reason,
+                reason.clone(),
             ));
         }
     }
@@ -737,7 +834,7 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
             .map(|(pool, name)| VolumeXml {
                 pool: pool.clone(),
                 name: name.clone(),
-                xml: String::new(),
+                xml: Arc::from(""),
             })
             .collect();
         let mut present = Vec::with_capacity(recorded.len());
@@ -752,7 +849,7 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
             &present,
             &mut steps,
             Change::Delete,
-            "destroy",
+            &Arc::from("destroy"),
         );
         tag(&mut steps, from, &node.node);
     }
@@ -816,7 +913,7 @@ fn run_action(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(
         Action::CreatePool { xml, .. } => backend.create_pool(xml, &marker_xml(cluster)),
         Action::CreateNetwork { xml, .. } => backend.create_network(xml),
         Action::AddDhcpHost { network, xml } => backend.add_dhcp_host(network, xml),
-        Action::DefineDomain { xml, .. } => backend.define_domain(xml),
+        Action::DefineDomain { xml, .. } => backend.define_domain(&xml.render()),
         Action::CreateVolume { pool, xml, .. } => backend.create_volume(pool, xml),
         Action::Upload { pool, name, data } => backend.upload_volume(pool, name, data),
         Action::Resize {

@@ -4,6 +4,8 @@
 //! file). Part of render: spec in, XML text out; the planner creates what
 //! is missing from it.
 
+use std::sync::Arc;
+
 use crate::spec::{Cluster, Node, Pool};
 
 use super::host::{ignition_volume_name, path_text, pool_path, HostFacts};
@@ -16,8 +18,9 @@ pub struct VolumeXml {
     pub pool: String,
     /// Volume name.
     pub name: String,
-    /// `<volume>` XML for `virStorageVolCreateXML`.
-    pub xml: String,
+    /// `<volume>` XML for `virStorageVolCreateXML` (shared, not copied,
+    /// by the plan steps that create the volume).
+    pub xml: Arc<str>,
 }
 
 /// Name of the node's root overlay: `<cluster>-<node>-root.qcow2`.
@@ -56,7 +59,7 @@ pub fn root_volume(cluster: &Cluster, node: &Node, host: &HostFacts) -> VolumeXm
     VolumeXml {
         pool: node.disk.pool.clone(),
         name,
-        xml: x.finish(),
+        xml: x.finish().into(),
     }
 }
 
@@ -71,7 +74,7 @@ pub fn data_volumes(cluster: &Cluster, node: &Node) -> Vec<VolumeXml> {
             VolumeXml {
                 pool: disk.pool.clone(),
                 name,
-                xml,
+                xml: xml.into(),
             }
         })
         .collect()
@@ -86,7 +89,7 @@ pub fn ignition_volume(cluster: &Cluster, node: &Node) -> VolumeXml {
     VolumeXml {
         pool: node.disk.pool.clone(),
         name,
-        xml,
+        xml: xml.into(),
     }
 }
 
