@@ -1,0 +1,124 @@
+//! `virtstrap` runs its libvirt commands in `virtstrap-host` (so the
+//! other commands start without loading libvirt): the hand-over keeps
+//! arguments, exit codes and output, and only `virtstrap-host` loads
+//! libvirt's client library.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn virtstrap() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_virtstrap"))
+}
+
+fn host() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_virtstrap-host"))
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/cluster.yaml")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn run(exe: &Path, args: &[&str]) -> Output {
+    Command::new(exe)
+        .args(args)
+        .env_remove("LIBVIRT_DEFAULT_URI")
+        .output()
+        .expect("run")
+}
+
+/// The shared objects the dynamic loader maps for `exe` (what ldd lists).
+fn loaded_objects(exe: &Path) -> String {
+    let out = Command::new(exe)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .output()
+        .expect("run with LD_TRACE_LOADED_OBJECTS");
+    text(&out.stdout)
+}
+
+#[test]
+fn only_virtstrap_host_loads_libvirt() {
+    let front = loaded_objects(&virtstrap());
+    assert!(front.contains("libc.so"), "loader listing: {front}");
+    assert!(
+        !front.contains("libvirt"),
+        "virtstrap loads libvirt:\n{front}"
+    );
+    let back = loaded_objects(&host());
+    assert!(back.contains("libvirt.so"), "loader listing: {back}");
+}
+
+#[test]
+fn status_is_handed_over_with_its_arguments_and_output() {
+    let demo = demo();
+    let args = [
+        "status",
+        "--connect",
+        "test:///default",
+        "-f",
+        demo.to_str().expect("utf-8 path"),
+        "--output",
+        "json",
+    ];
+    let front = run(&virtstrap(), &args);
+    let back = run(&host(), &args);
+    assert_eq!(front.status.code(), Some(0), "{}", text(&front.stderr));
+    assert_eq!(text(&front.stdout), text(&back.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&front.stdout).expect("json");
+    let nodes = v
+        .as_array()
+        .or_else(|| v["nodes"].as_array())
+        .expect("nodes");
+    assert_eq!(nodes.len(), 3, "{v}");
+}
+
+#[test]
+fn plan_errors_keep_their_exit_code_through_the_hand_over() {
+    // test:///default has no `default` pool with the demo's base image
+    let demo = demo();
+    let out = run(
+        &virtstrap(),
+        &[
+            "plan",
+            "--connect",
+            "test:///default",
+            "-f",
+            demo.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("base image"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_of_host_commands_name_virtstrap() {
+    let out = run(&virtstrap(), &["apply", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("virtstrap apply"), "{err}");
+    assert!(!err.contains("virtstrap-host"), "{err}");
+}
+
+#[test]
+fn a_missing_virtstrap_host_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lone = dir.path().join("virtstrap");
+    std::fs::copy(virtstrap(), &lone).expect("copy virtstrap alone");
+    let out = run(&lone, &["status", "--connect", "test:///default"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("virtstrap-host") && err.contains("next to virtstrap"),
+        "{err}"
+    );
+    // the commands that need no libvirt still work alone
+    let out = run(&lone, &["butane", "--help"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
