@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use base64::Engine;
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// The URL and the `compression` value the resource must carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,8 +59,9 @@ pub fn escaped_url(contents: &[u8]) -> String {
 
 thread_local! {
     // Building a best-compression deflater zeroes large tables; most of a
-    // translation's time went there. One per thread, reset between uses.
-    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::best(), false));
+    // translation's time went there. One per thread, reset before each use
+    // but the first (a new one is clean).
+    static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
 }
 
 /// Gzip `contents` as Go's `gzip.NewWriterLevel(BestCompression)` frames
@@ -71,7 +72,13 @@ fn gzip(contents: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff]);
     DEFLATE.with(|d| {
         let mut d = d.borrow_mut();
-        d.reset();
+        let d = match d.as_mut() {
+            Some(d) => {
+                d.reset();
+                d
+            }
+            None => d.insert(Compress::new(Compression::best(), false)),
+        };
         loop {
             let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
             out.reserve(256.max(contents.len() / 4));
@@ -84,9 +91,10 @@ fn gzip(contents: &[u8]) -> Vec<u8> {
             }
         }
     });
-    let mut crc = Crc::new();
-    crc.update(contents);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
+    // A table CRC: crc32fast (flate2's) probes the CPU with cpuid on its
+    // first use, which in a VM costs more than this whole checksum.
+    const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    out.extend_from_slice(&CRC32.checksum(contents).to_le_bytes());
     out.extend_from_slice(&(contents.len() as u32).to_le_bytes());
     out
 }

@@ -136,3 +136,57 @@ fn entries_keep_ignition_order() {
         ]
     );
 }
+
+#[test]
+fn data_urls_with_non_ascii_characters_fail_where_real_butane_fails() {
+    // Each message is what Butane v0.29.0 reports for the same source.
+    let cases: Vec<(String, Kind, &str, usize, &str)> = [
+        ("data:,é", "invalid data character"),
+        ("data:té/plain,x", "invalid character for media type"),
+        ("data:x-é/y,z", "invalid character for media type"),
+        ("data:text/plaiñ,x", "invalid character for media subtype"),
+        (
+            "data:text/plain;é=1,x",
+            "invalid character for parameter attribute",
+        ),
+        (
+            "data:text/plain;charset=ü,x",
+            "invalid character for parameter value",
+        ),
+        (
+            "data:text/plain;a=\"é\",x",
+            "invalid character for parameter value",
+        ),
+        ("data:text/plain;a=\"\\é\",x", "invalid escaped character"),
+        ("data:text/plain;base64,aGé=", "invalid data character"),
+    ]
+    .into_iter()
+    .map(|(src, message)| {
+        (
+            fcos(
+                "1.5.0",
+                &format!("{FILES}    - path: /f\n      contents:\n        source: '{src}'\n"),
+            ),
+            E,
+            "$.storage.files.0.contents.source",
+            7,
+            message,
+        )
+    })
+    .collect();
+    check(&cases);
+    for ok in [
+        "data:text/plain;base64,aGk=",
+        "data:text/plain;q=\"a\\\"b\",x",
+    ] {
+        let y = fcos(
+            "1.5.0",
+            &format!("{FILES}    - path: /f\n      contents:\n        source: '{ok}'\n"),
+        );
+        assert!(
+            report_of(&y).entries.is_empty(),
+            "{ok}: {}",
+            report_of(&y).raw()
+        );
+    }
+}

@@ -280,7 +280,10 @@ pub fn data_url_error(s: &str) -> Option<String> {
     let Some(rest) = s.strip_prefix("data:") else {
         return Some("missing data prefix".into());
     };
-    let chars: Vec<char> = rest.chars().collect();
+    // Bytes, not chars: every rule below accepts ASCII only, and a byte of
+    // a multi-byte character (read as U+0080..U+00FF) is refused exactly
+    // where its character would be, with the same message.
+    let bytes = rest.as_bytes();
     let token = |c: char| {
         c.is_ascii()
             && !c.is_ascii_control()
@@ -289,7 +292,7 @@ pub fn data_url_error(s: &str) -> Option<String> {
     };
     let err = |m: &str| Some(m.to_string());
     let mut i = 0;
-    let at = |i: usize| chars.get(i).copied();
+    let at = |i: usize| bytes.get(i).map(|&b| char::from(b));
     let mut base64 = false;
     // After the prefix: media type, parameters or the comma.
     match at(i) {
@@ -308,7 +311,7 @@ pub fn data_url_error(s: &str) -> Option<String> {
                 }
             }
             if !x_token {
-                let t: String = chars[start..i].iter().collect();
+                let t = &rest[start..i];
                 let known = [
                     "text",
                     "image",
@@ -347,7 +350,7 @@ pub fn data_url_error(s: &str) -> Option<String> {
             match at(i) {
                 Some('=') => break,
                 Some(',') => {
-                    let v: String = chars[start..i].iter().collect();
+                    let v = &rest[start..i];
                     if v != "base64" {
                         return Some(format!("expected base64, got {v}"));
                     }
@@ -395,8 +398,8 @@ pub fn data_url_error(s: &str) -> Option<String> {
                         Some(_) => return err("invalid character for parameter value"),
                     }
                 }
-                let v: String = chars[start..i].iter().collect();
-                if let Some(e) = rfc2396_error(&v) {
+                let v = &rest[start..i];
+                if let Some(e) = rfc2396_error(v) {
                     return Some(e);
                 }
             }
@@ -414,22 +417,22 @@ pub fn data_url_error(s: &str) -> Option<String> {
             Some(_) => err("expected semicolon or comma"),
         };
     }
-    let data_ok = |c: &char| {
-        let c = *c;
+    let data_ok = |b: &u8| {
+        let c = char::from(*b);
         if base64 {
             c.is_ascii_alphanumeric() || "+/=\n".contains(c)
         } else {
             c.is_ascii() && !c.is_ascii_control() && !" <>#\"{}|\\^[]`".contains(c)
         }
     };
-    if !chars[i + 1..].iter().all(data_ok) {
+    if !bytes[i + 1..].iter().all(data_ok) {
         return err("invalid data character");
     }
-    let data: String = chars[i + 1..].iter().collect();
+    let data = &rest[i + 1..];
     if base64 {
         base64_error(data.as_bytes())
     } else {
-        rfc2396_error(&data)
+        rfc2396_error(data)
     }
 }
 
