@@ -242,3 +242,49 @@ fn domains_are_defined_pending_then_final_with_the_rendered_xml() {
     assert!(out.ok(), "{:?}", out.failures);
     assert_eq!(b.state().domains[&w.nodes[0].domain].xml, defs[1].render());
 }
+
+/// The first define of node 0's domain: what a killed apply had sent.
+fn first_define(p: &Plan, domain: &str) -> String {
+    p.steps
+        .iter()
+        .find_map(|s| match &s.action {
+            virtstrap::plan::Action::DefineDomain { name, xml } if name == domain => {
+                Some(xml.render())
+            }
+            _ => None,
+        })
+        .expect("the plan defines the domain")
+}
+
+#[test]
+fn a_define_from_a_killed_apply_landing_late_is_defined_over() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(host());
+    let p = plan(&b, &w);
+    // the killed apply's define reaches libvirt after this apply planned
+    b.define_lands_late(&first_define(&p, &w.nodes[0].domain));
+    let out = apply::run(&b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {});
+    assert!(out.ok(), "{:?}", out.failures);
+    assert!(plan(&b, &w).steps.is_empty());
+    destroy_all(&b, &w);
+    assert_eq!(b.state().domains.len(), 0);
+}
+
+#[test]
+fn a_foreign_domain_defined_meanwhile_is_not_defined_over() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(host());
+    let p = plan(&b, &w);
+    let domain = w.nodes[0].domain.clone();
+    let foreign = format!("<domain type='qemu'><name>{domain}</name><memory>1</memory></domain>");
+    b.define_lands_late(&foreign);
+    let out = apply::run(&b, &w.cluster, &p, 1, &AtomicBool::new(false), &|_| {});
+    assert!(!out.ok());
+    let (step, err) = &out.failures[0];
+    assert_eq!(
+        step.action.describe(),
+        format!("define domain {domain} (Ignition pending)")
+    );
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(b.state().domains[&domain].xml, foreign, "left as it was");
+}

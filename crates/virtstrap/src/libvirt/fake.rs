@@ -31,6 +31,7 @@ struct Inner {
     state: FakeState,
     calls: Vec<String>,
     fail_at: Option<usize>,
+    late_define: Option<String>,
 }
 
 /// An in-memory libvirt host.
@@ -60,6 +61,14 @@ impl FakeBackend {
     pub fn fail_at(&self, n: Option<usize>) {
         let mut g = self.lock();
         g.fail_at = n.map(|n| n + g.calls.len());
+    }
+
+    /// A define of `xml` sent by a client that was killed lands on the
+    /// host during the next define of the same domain name, as libvirt
+    /// finishes a dead client's calls: that define then fails the way
+    /// libvirt's does (the domain exists with another UUID).
+    pub fn define_lands_late(&self, xml: &str) {
+        self.lock().late_define = Some(xml.to_string());
     }
 
     /// The calls made so far, as `op object` strings.
@@ -150,6 +159,20 @@ impl Backend for FakeBackend {
     fn define_domain(&self, xml: &str) -> BackendResult<()> {
         let name = name_of("define domain", xml)?;
         let mut g = self.call("define domain", &name)?;
+        let late = g
+            .late_define
+            .take_if(|x| element(x, "name") == Some(name.as_str()));
+        if let Some(late) = late {
+            g.state.domains.insert(
+                name.clone(),
+                DomainState {
+                    xml: late,
+                    running: false,
+                },
+            );
+            let message = format!("operation failed: domain '{name}' already exists with uuid 0");
+            return Err(refused("define domain", &name, &message));
+        }
         let running = g.state.domains.get(&name).is_some_and(|d| d.running);
         g.state.domains.insert(
             name,

@@ -118,6 +118,11 @@ impl DomainXml {
         }
     }
 
+    /// The node's name.
+    pub fn node(&self) -> &str {
+        &self.input.cluster.nodes[self.node].name
+    }
+
     /// Whether this is the [`DomainXml::pending`] definition.
     pub fn is_pending(&self) -> bool {
         self.ignition_hash.is_empty()
@@ -881,18 +886,34 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
     Ok(Plan { steps })
 }
 
-/// Run one action. A failed action whose result is nevertheless in place
-/// counts as done: after a `kill -9`, libvirt finishes the calls the dead
-/// client had sent, so the next apply can find a domain already started
-/// or a volume already made by the time it asks.
+/// Run one action. After a `kill -9`, libvirt finishes the calls the
+/// dead client had sent, so the next apply can find an object made after
+/// it planned: a failed action whose result is nevertheless in place
+/// counts as done, and a define that collided with this node's own
+/// domain, defined meanwhile, is made again over it.
 pub fn execute(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(), BackendError> {
     run_action(backend, cluster, action).or_else(|e| {
         if already_done(backend, action) {
             Ok(())
+        } else if defined_meanwhile(backend, cluster, action) {
+            run_action(backend, cluster, action)
         } else {
             Err(e)
         }
     })
+}
+
+/// Whether `action` defines a domain that now exists and is recorded as
+/// this cluster's same node: never someone else's.
+fn defined_meanwhile(b: &dyn Backend, cluster: &str, action: &Action) -> bool {
+    let Action::DefineDomain { name, xml } = action else {
+        return false;
+    };
+    b.domain(name)
+        .ok()
+        .flatten()
+        .and_then(|d| owner_of(&d.xml))
+        .is_some_and(|o| o.cluster == cluster && o.node == xml.node())
 }
 
 fn already_done(b: &dyn Backend, action: &Action) -> bool {
