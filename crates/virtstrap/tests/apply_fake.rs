@@ -288,3 +288,31 @@ fn a_foreign_domain_defined_meanwhile_is_not_defined_over() {
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(b.state().domains[&domain].xml, foreign, "left as it was");
 }
+
+#[test]
+fn destroy_stops_again_a_domain_a_late_start_ran() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(host());
+    assert!(apply_all(&b, &w).ok());
+    // a killed apply's start, queued in libvirt, runs after destroy's stop
+    b.start_lands_late(&w.nodes[1].domain);
+    destroy_all(&b, &w);
+    assert_eq!(b.state().domains.len(), 0);
+    assert_eq!(b.state().volumes.len(), host().volumes.len());
+}
+
+#[test]
+fn a_running_foreign_domain_is_never_stopped_by_the_retry() {
+    use virtstrap::plan::{execute, Action};
+    let mut s = host();
+    let xml = "<domain type='qemu'><name>other</name></domain>".to_string();
+    s.domains
+        .insert("other".into(), DomainState { xml, running: true });
+    let b = FakeBackend::with_state(s);
+    let undefine = Action::UndefineDomain {
+        name: "other".into(),
+    };
+    let e = execute(&b, "demo", &undefine).expect_err("refused");
+    assert!(e.to_string().contains("domain is running"), "{e}");
+    assert!(b.state().domains["other"].running, "left running");
+}

@@ -32,6 +32,7 @@ struct Inner {
     calls: Vec<String>,
     fail_at: Option<usize>,
     late_define: Option<String>,
+    late_start: Option<String>,
 }
 
 /// An in-memory libvirt host.
@@ -69,6 +70,13 @@ impl FakeBackend {
     /// libvirt's does (the domain exists with another UUID).
     pub fn define_lands_late(&self, xml: &str) {
         self.lock().late_define = Some(xml.to_string());
+    }
+
+    /// A start of domain `name` sent by a client that was killed, and
+    /// queued in libvirt behind other jobs on the domain, runs just before
+    /// the next undefine of that domain.
+    pub fn start_lands_late(&self, name: &str) {
+        self.lock().late_start = Some(name.to_string());
     }
 
     /// The calls made so far, as `op object` strings.
@@ -210,6 +218,11 @@ impl Backend for FakeBackend {
 
     fn undefine_domain(&self, name: &str) -> BackendResult<()> {
         let mut g = self.call("undefine domain", name)?;
+        if g.late_start.take_if(|n| n == name).is_some() {
+            if let Some(d) = g.state.domains.get_mut(name) {
+                d.running = true;
+            }
+        }
         match g.state.domains.get(name) {
             None => Err(not_found("undefine domain", name)),
             Some(d) if d.running => Err(refused("undefine domain", name, "domain is running")),

@@ -889,18 +889,32 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
 /// Run one action. After a `kill -9`, libvirt finishes the calls the
 /// dead client had sent, so the next apply can find an object made after
 /// it planned: a failed action whose result is nevertheless in place
-/// counts as done, and a define that collided with this node's own
-/// domain, defined meanwhile, is made again over it.
+/// counts as done; a define that collided with this node's own domain,
+/// defined meanwhile, is made again over it; and an owned domain that a
+/// late start ran again before its undefine is stopped again first.
 pub fn execute(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(), BackendError> {
     run_action(backend, cluster, action).or_else(|e| {
         if already_done(backend, action) {
             Ok(())
         } else if defined_meanwhile(backend, cluster, action) {
             run_action(backend, cluster, action)
+        } else if let Some(name) = started_meanwhile(backend, cluster, action) {
+            execute(backend, cluster, &Action::StopDomain { name })?;
+            run_action(backend, cluster, action)
         } else {
             Err(e)
         }
     })
+}
+
+/// The domain `action` undefines, if it is running and this cluster's.
+fn started_meanwhile(b: &dyn Backend, cluster: &str, action: &Action) -> Option<String> {
+    let Action::UndefineDomain { name } = action else {
+        return None;
+    };
+    let d = b.domain(name).ok().flatten()?;
+    let ours = owner_of(&d.xml).is_some_and(|o| o.cluster == cluster);
+    (d.running && ours).then(|| name.clone())
 }
 
 /// Whether `action` defines a domain that now exists and is recorded as
