@@ -193,3 +193,30 @@ fn butane_argv0_mode() {
     let out = run_prog(&link, dir.path(), &["--strict"], WARNS);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn butane_usage_version_and_usage_errors_name_virtstrap_butane() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let help = butane(dir.path(), &["--help"], "");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        text(&help.stdout).contains("Usage: virtstrap butane [OPTIONS] [INPUT]"),
+        "{}",
+        text(&help.stdout)
+    );
+    let version = butane(dir.path(), &["--version"], "");
+    assert_eq!(
+        text(&version.stdout).trim(),
+        format!("virtstrap-butane {}", env!("CARGO_PKG_VERSION"))
+    );
+    let bad = butane(dir.path(), &["--bogus"], "");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("Usage: virtstrap butane"),
+        "{}",
+        text(&bad.stderr)
+    );
+    // the same command through the whole command line's parser
+    let via_help = run_prog(&binary(), dir.path(), &["help", "butane"], "");
+    assert_eq!(text(&via_help.stdout), text(&help.stdout));
+}

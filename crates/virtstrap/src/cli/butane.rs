@@ -66,6 +66,27 @@ pub fn run_as_butane(argv: Vec<OsString>) -> ExitCode {
     }
 }
 
+/// Entry point for `virtstrap butane ...` (`argv` whole): the arguments
+/// are parsed by this command's parser alone, as `virtstrap` would parse
+/// them, without first building the parser of every other command (the
+/// command has a 2 ms budget per process).
+pub fn run_as_subcommand(argv: Vec<OsString>) -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Args::command()
+        .name("virtstrap-butane")
+        .bin_name("virtstrap butane")
+        .version(env!("CARGO_PKG_VERSION"))
+        .try_get_matches_from(argv.into_iter().skip(1))
+        .and_then(|m| Args::from_arg_matches(&m));
+    match parsed {
+        Ok(args) => run(&args),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 })
+        }
+    }
+}
+
 /// Run the command.
 pub fn run(args: &Args) -> ExitCode {
     let (name, input) = match read_input(args) {

@@ -54,6 +54,9 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
     if invoked_as(&argv) == "butane" {
         return butane::run_as_butane(argv);
     }
+    if argv.get(1).is_some_and(|a| a == "butane") {
+        return butane::run_as_subcommand(argv);
+    }
     match Cli::try_parse_from(&argv) {
         Ok(cli) => match cli.command {
             Command::Plan(_) | Command::Apply(_) | Command::Destroy(_) | Command::Status(_) => {
