@@ -122,3 +122,33 @@ fn a_missing_virtstrap_host_is_a_clear_error() {
     let out = run(&lone, &["butane", "--help"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn status_text_columns_line_up_with_the_header() {
+    let demo = demo();
+    let out = run(
+        &virtstrap(),
+        &[
+            "status",
+            "--connect",
+            "test:///default",
+            "-f",
+            demo.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    let header = lines.next().expect("header");
+    // right-aligned columns end where their heading ends
+    let end = |h: &str| header.find(h).expect("heading") + h.len();
+    for row in lines {
+        for (heading, value) in [("VCPUS", "2"), ("MEMORY", "MiB"), ("DISK", "GiB")] {
+            let at = end(heading);
+            assert!(
+                row[..at].ends_with(value),
+                "column {heading} of {row:?} does not end at {at}:\n{stdout}"
+            );
+        }
+    }
+}

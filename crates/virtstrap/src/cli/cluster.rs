@@ -479,7 +479,8 @@ pub fn status(args: &StatusArgs) -> ExitCode {
             "{:<14} {:<9} {:>5} {:>8} {:>7} {:<18} {:<16} {}",
             text("node"),
             text("state"),
-            r["vcpus"],
+            // a JSON value's Display ignores width: pad its text
+            r["vcpus"].to_string(),
             format!("{}MiB", r["memory_mib"]),
             text("disk"),
             text("mac"),
