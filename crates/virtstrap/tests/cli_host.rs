@@ -152,3 +152,33 @@ fn status_text_columns_line_up_with_the_header() {
         }
     }
 }
+
+#[test]
+fn an_unreachable_uri_is_one_clear_line_and_exit_1() {
+    let demo = demo();
+    let out = run(
+        &virtstrap(),
+        &[
+            "plan",
+            "--connect",
+            "bogus:///x",
+            "-f",
+            demo.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: cannot connect to bogus:///x: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("--connect") && err.contains("LIBVIRT_DEFAULT_URI"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("bogus:///x").count(),
+        2,
+        "said once by us, once by libvirt: {err}"
+    );
+}

@@ -139,7 +139,14 @@ impl HostArgs {
             }
         }
         let backend = LibvirtBackend::connect(Some(&uri)).map_err(|e| {
-            eprintln!("error: cannot connect to {uri}: {e}");
+            let why = match e {
+                crate::libvirt::BackendError::Libvirt { message, .. } => message,
+                other => other.to_string(),
+            };
+            eprintln!(
+                "error: cannot connect to {uri}: {why}\n  (the URI comes from --connect, else \
+                 LIBVIRT_DEFAULT_URI, else the spec's connect:, else {DEFAULT_CONNECT})"
+            );
             ExitCode::from(EXIT_FAILED)
         })?;
         let host = host_facts(&backend, &loaded.cluster).map_err(|e| {
