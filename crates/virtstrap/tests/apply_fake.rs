@@ -316,3 +316,23 @@ fn a_running_foreign_domain_is_never_stopped_by_the_retry() {
     assert!(e.to_string().contains("domain is running"), "{e}");
     assert!(b.state().domains["other"].running, "left running");
 }
+
+#[test]
+fn a_stopped_pool_is_reported_before_anything_is_changed() {
+    let w = want(&demo());
+    let mut s = host();
+    s.pools.get_mut("default").expect("default pool").active = false;
+    let b = FakeBackend::with_state(s.clone());
+    match make_plan(&b, &w, false) {
+        Err(PlanError::Conflicts(c)) => {
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert!(
+                c[0].starts_with("pool default exists but is not started"),
+                "{c:?}"
+            );
+            assert!(c[0].contains("virsh pool-start default"), "{c:?}");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(b.state(), s, "nothing changed");
+}

@@ -498,6 +498,11 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
     let cluster = &want.cluster;
+    inactive_pools(backend, want, &mut conflicts)?;
+    if !conflicts.is_empty() {
+        // nothing can be looked up in a stopped pool
+        return Err(PlanError::Conflicts(conflicts));
+    }
     for (name, xml) in &want.pools {
         if backend.pool(name)?.is_none() {
             steps.push(step(
@@ -558,6 +563,33 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
     } else {
         Err(PlanError::Conflicts(conflicts))
     }
+}
+
+/// Every pool the spec puts volumes in must be started: libvirt cannot
+/// make or find volumes in a stopped one. Pools that do not exist yet are
+/// the declared ones apply creates (or a missing base image's, reported
+/// on its own).
+fn inactive_pools(
+    backend: &dyn Backend,
+    want: &Desired,
+    conflicts: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let used: BTreeSet<&str> = want
+        .nodes
+        .iter()
+        .flat_map(|n| n.volumes.iter().map(|v| v.pool.as_str()))
+        .chain(want.base_image.iter().map(|(pool, _)| pool.as_str()))
+        .collect();
+    for pool in used {
+        if backend.pool(pool)?.is_some_and(|p| !p.active) {
+            conflicts.push(format!(
+                "pool {pool} exists but is not started: start it (virsh pool-start {pool}); \
+                 if an apply was killed while creating it, remove it instead \
+                 (virsh pool-undefine {pool}) and apply again"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn plan_node(
