@@ -30,6 +30,21 @@ fn run(exe: &Path, args: &[&str]) -> Output {
         .expect("run")
 }
 
+/// Run `virtstrap COMMAND --connect URI -f <demo spec>`.
+fn on_demo(command: &str, uri: &str) -> Output {
+    let demo = demo();
+    run(
+        &virtstrap(),
+        &[
+            command,
+            "--connect",
+            uri,
+            "-f",
+            demo.to_str().expect("utf-8"),
+        ],
+    )
+}
+
 /// The shared objects the dynamic loader maps for `exe` (what ldd lists).
 fn loaded_objects(exe: &Path) -> String {
     let out = Command::new(exe)
@@ -78,17 +93,7 @@ fn status_is_handed_over_with_its_arguments_and_output() {
 #[test]
 fn plan_errors_keep_their_exit_code_through_the_hand_over() {
     // test:///default has no `default` pool with the demo's base image
-    let demo = demo();
-    let out = run(
-        &virtstrap(),
-        &[
-            "plan",
-            "--connect",
-            "test:///default",
-            "-f",
-            demo.to_str().expect("utf-8"),
-        ],
-    );
+    let out = on_demo("plan", "test:///default");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("base image"),
@@ -125,17 +130,7 @@ fn a_missing_virtstrap_host_is_a_clear_error() {
 
 #[test]
 fn status_text_columns_line_up_with_the_header() {
-    let demo = demo();
-    let out = run(
-        &virtstrap(),
-        &[
-            "status",
-            "--connect",
-            "test:///default",
-            "-f",
-            demo.to_str().expect("utf-8"),
-        ],
-    );
+    let out = on_demo("status", "test:///default");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let mut lines = stdout.lines();
@@ -155,17 +150,7 @@ fn status_text_columns_line_up_with_the_header() {
 
 #[test]
 fn an_unreachable_uri_is_one_clear_line_and_exit_1() {
-    let demo = demo();
-    let out = run(
-        &virtstrap(),
-        &[
-            "plan",
-            "--connect",
-            "bogus:///x",
-            "-f",
-            demo.to_str().expect("utf-8"),
-        ],
-    );
+    let out = on_demo("plan", "bogus:///x");
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
