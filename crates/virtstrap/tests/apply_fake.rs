@@ -336,3 +336,66 @@ fn a_stopped_pool_is_reported_before_anything_is_changed() {
     }
     assert_eq!(b.state(), s, "nothing changed");
 }
+
+/// A cluster whose nodes attach to `default`, which it does not declare.
+fn on_default_network() -> Cluster {
+    let text = "name: lab\nimage: {pool: default, volume: fedora-coreos.qcow2}\n\
+                defaults: {vcpus: 1, memory: 512MiB, disk: {pool: default, size: 10GiB}, networks: [default]}\n\
+                nodes: [{name: a}]\n";
+    spec::load_str(
+        text,
+        Path::new("/lab/cluster.yaml"),
+        &LoadOptions::default(),
+    )
+    .expect("spec")
+}
+
+fn conflicts_of(b: &FakeBackend, w: &Desired) -> Vec<String> {
+    match make_plan(b, w, false) {
+        Err(PlanError::Conflicts(c)) => c,
+        other => panic!("expected conflicts, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_undeclared_network_that_is_missing_or_stopped_is_reported_before_any_change() {
+    use virtstrap::libvirt::NetworkState;
+    let w = want(&on_default_network());
+    let b = FakeBackend::with_state(host());
+    let c = conflicts_of(&b, &w);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].starts_with("network default does not exist"), "{c:?}");
+    let mut s = host();
+    let xml = "<network><name>default</name></network>".to_string();
+    s.networks
+        .insert("default".into(), NetworkState { xml, active: false });
+    let b = FakeBackend::with_state(s.clone());
+    let c = conflicts_of(&b, &w);
+    assert!(
+        c[0].starts_with("network default exists but is not started"),
+        "{c:?}"
+    );
+    assert!(c[0].contains("virsh net-start default"), "{c:?}");
+    assert_eq!(b.state(), s, "a foreign network is never started");
+    s.networks.get_mut("default").expect("default").active = true;
+    let b = FakeBackend::with_state(s);
+    assert!(apply_all(&b, &w).ok());
+}
+
+#[test]
+fn a_network_this_cluster_made_but_never_started_is_started() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(host());
+    assert!(apply_all(&b, &w).ok());
+    // as an apply killed between defining and starting the network leaves it
+    let mut s = b.state();
+    s.networks.get_mut("k8s").expect("k8s").active = false;
+    let b = FakeBackend::with_state(s);
+    let p = plan(&b, &w);
+    let steps: Vec<String> = p.steps.iter().map(|s| s.action.describe()).collect();
+    assert_eq!(steps, ["start network k8s"]);
+    assert_eq!(p.steps[0].reason.as_ref(), "network is not running");
+    assert!(apply_all(&b, &w).ok());
+    assert!(b.state().networks["k8s"].active);
+    assert!(plan(&b, &w).steps.is_empty());
+}

@@ -294,6 +294,18 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    fn start_network(&self, name: &str) -> BackendResult<()> {
+        let mut g = self.call("start network", name)?;
+        match g.state.networks.get_mut(name) {
+            None => Err(not_found("start network", name)),
+            Some(n) if n.active => Err(refused("start network", name, "network is already active")),
+            Some(n) => {
+                n.active = true;
+                Ok(())
+            }
+        }
+    }
+
     fn delete_network(&self, name: &str) -> BackendResult<()> {
         let mut g = self.call("delete network", name)?;
         g.state

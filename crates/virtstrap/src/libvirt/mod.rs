@@ -118,6 +118,8 @@ pub trait Backend: Send + Sync {
     fn network(&self, name: &str) -> BackendResult<Option<NetworkState>>;
     /// Define and start a network, autostarted.
     fn create_network(&self, xml: &str) -> BackendResult<()>;
+    /// Start a defined network, autostarted.
+    fn start_network(&self, name: &str) -> BackendResult<()>;
     /// Stop and undefine a network.
     fn delete_network(&self, name: &str) -> BackendResult<()>;
     /// Add a DHCP host reservation, live and persistent, without

@@ -362,6 +362,14 @@ impl Backend for LibvirtBackend {
         })
     }
 
+    fn start_network(&self, name: &str) -> BackendResult<()> {
+        let (op, object) = ("start network", format!("network {name}"));
+        let net = self.lookup_network(op, name)?;
+        net.create()
+            .and_then(|()| net.set_autostart(true))
+            .map_err(failed(op, &object))
+    }
+
     fn delete_network(&self, name: &str) -> BackendResult<()> {
         let (op, object) = ("delete network", format!("network {name}"));
         let net = self.lookup_network(op, name)?;

@@ -72,6 +72,9 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     fn create_network(&self, xml: &str) -> BackendResult<()> {
         self.real.create_network(xml)
     }
+    fn start_network(&self, name: &str) -> BackendResult<()> {
+        self.real.start_network(name)
+    }
     fn delete_network(&self, name: &str) -> BackendResult<()> {
         self.real.delete_network(name)
     }

@@ -64,6 +64,8 @@ pub struct DesiredNode {
     pub definition: DomainXml,
     /// Its `spec-hash`, compared with the one the host records.
     pub spec_hash: String,
+    /// The networks its NICs attach to.
+    pub networks: Vec<String>,
     /// vCPUs (compared with the host's).
     pub vcpus: u32,
     /// Memory in MiB (compared with the host's).
@@ -174,6 +176,7 @@ pub fn desired(
                 ignition_hash: hash.as_str().into(),
             },
             spec_hash: spec_hash(cluster, node, host, opts),
+            networks: node.networks.iter().map(|n| n.network.clone()).collect(),
             vcpus: node.vcpus,
             memory_mib: node.memory_mib,
             volumes: node_volumes(cluster, node, host),
@@ -224,6 +227,12 @@ pub enum Action {
         name: String,
         /// Its XML.
         xml: String,
+    },
+    /// Start a network this cluster made that is not running (an apply
+    /// was cut short between defining and starting it).
+    StartNetwork {
+        /// Network name.
+        name: String,
     },
     /// Add a DHCP reservation to a network.
     AddDhcpHost {
@@ -307,6 +316,7 @@ impl Action {
         match self {
             Action::CreatePool { name, .. } => format!("create pool {name}"),
             Action::CreateNetwork { name, .. } => format!("create network {name}"),
+            Action::StartNetwork { name } => format!("start network {name}"),
             Action::AddDhcpHost { network, xml } => {
                 let mac = attr_value(xml, "mac").unwrap_or_default();
                 format!("reserve an address for {mac} on network {network}")
@@ -499,6 +509,7 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
     let mut conflicts = Vec::new();
     let cluster = &want.cluster;
     inactive_pools(backend, want, &mut conflicts)?;
+    stopped_networks(backend, want, &mut conflicts)?;
     if !conflicts.is_empty() {
         // nothing can be looked up in a stopped pool
         return Err(PlanError::Conflicts(conflicts));
@@ -529,6 +540,15 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
                 let ours = owner_of(&actual.xml).is_some_and(|o| o.cluster == *cluster);
                 if !ours {
                     continue; // pre-existing: used as it is, never changed
+                }
+                if !actual.active {
+                    steps.push(step(
+                        Action::StartNetwork {
+                            name: net.name.clone(),
+                        },
+                        Change::Update,
+                        "network is not running",
+                    ));
                 }
                 for (mac, host) in &net.hosts {
                     if !actual.xml.contains(mac.as_str()) {
@@ -586,6 +606,41 @@ fn inactive_pools(
                 "pool {pool} exists but is not started: start it (virsh pool-start {pool}); \
                  if an apply was killed while creating it, remove it instead \
                  (virsh pool-undefine {pool}) and apply again"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A network the nodes attach to that is missing and not declared, or
+/// exists, is not this cluster's and is not running: domains on it cannot
+/// start, and virtstrap never starts what it does not own. (A declared
+/// network this cluster made is started by the plan instead.)
+fn stopped_networks(
+    backend: &dyn Backend,
+    want: &Desired,
+    conflicts: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let used: BTreeSet<&str> = want
+        .nodes
+        .iter()
+        .flat_map(|n| n.networks.iter().map(String::as_str))
+        .collect();
+    for name in used {
+        let Some(net) = backend.network(name)? else {
+            if !want.networks.iter().any(|n| n.name == name) {
+                conflicts.push(format!(
+                    "network {name} does not exist: create it, or declare it under \
+                     `networks:` in the spec so that apply creates it"
+                ));
+            }
+            continue;
+        };
+        let ours = owner_of(&net.xml).is_some_and(|o| o.cluster == want.cluster);
+        if !net.active && !ours {
+            conflicts.push(format!(
+                "network {name} exists but is not started: start it (virsh net-start {name}; \
+                 net-autostart {name} keeps it started after a reboot)"
             ));
         }
     }
@@ -967,6 +1022,7 @@ fn already_done(b: &dyn Backend, action: &Action) -> bool {
     let volume = |pool: &str, name: &str| b.volume(pool, name).ok();
     match action {
         Action::StartDomain { name } => domain(name).flatten().is_some_and(|d| d.running),
+        Action::StartNetwork { name } => b.network(name).ok().flatten().is_some_and(|n| n.active),
         Action::StopDomain { name } => domain(name).flatten().is_some_and(|d| !d.running),
         Action::UndefineDomain { name } => domain(name).is_some_and(|d| d.is_none()),
         Action::CreateVolume { pool, name, .. } => volume(pool, name).flatten().is_some(),
@@ -979,6 +1035,7 @@ fn run_action(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(
     match action {
         Action::CreatePool { xml, .. } => backend.create_pool(xml, &marker_xml(cluster)),
         Action::CreateNetwork { xml, .. } => backend.create_network(xml),
+        Action::StartNetwork { name } => backend.start_network(name),
         Action::AddDhcpHost { network, xml } => backend.add_dhcp_host(network, xml),
         Action::DefineDomain { xml, .. } => backend.define_domain(&xml.render()),
         Action::CreateVolume { pool, xml, .. } => backend.create_volume(pool, xml),
