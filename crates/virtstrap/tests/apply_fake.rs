@@ -37,6 +37,7 @@ fn host() -> FakeState {
         PoolState {
             xml: "<pool type='dir'><name>default</name></pool>".into(),
             active: true,
+            persistent: true,
             path: PathBuf::from("/var/lib/libvirt/images"),
         },
     );
@@ -398,4 +399,44 @@ fn a_network_this_cluster_made_but_never_started_is_started() {
     assert!(apply_all(&b, &w).ok());
     assert!(b.state().networks["k8s"].active);
     assert!(plan(&b, &w).steps.is_empty());
+}
+
+/// The host after an apply was killed inside create_pool for `bulk`:
+/// the pool runs, is not yet defined, has no marker.
+fn half_made_bulk() -> FakeState {
+    let mut s = host();
+    s.pools.insert(
+        "bulk".into(),
+        PoolState {
+            xml: "<pool type='dir'><name>bulk</name></pool>".into(),
+            active: true,
+            persistent: false,
+            path: PathBuf::from("/var/lib/libvirt/images/bulk"),
+        },
+    );
+    s
+}
+
+#[test]
+fn a_pool_left_half_made_is_finished_by_the_next_apply() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(half_made_bulk());
+    let p = plan(&b, &w);
+    let steps: Vec<String> = p.steps.iter().map(|s| s.action.describe()).collect();
+    assert_eq!(steps[0], "finish pool bulk", "{steps:?}");
+    assert!(!steps.iter().any(|s| s == "create pool bulk"), "{steps:?}");
+    let out = apply::run(&b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {});
+    assert!(out.ok(), "{:?}", out.failures);
+    assert!(b.state().pools["bulk"].persistent);
+    assert!(plan(&b, &w).steps.is_empty());
+    destroy_all(&b, &w);
+    assert_eq!(b.state(), host(), "destroy removes the finished pool too");
+}
+
+#[test]
+fn destroy_removes_a_pool_left_half_made() {
+    let w = want(&demo());
+    let b = FakeBackend::with_state(half_made_bulk());
+    destroy_all(&b, &w);
+    assert_eq!(b.state(), host());
 }

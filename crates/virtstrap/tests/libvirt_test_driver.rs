@@ -151,7 +151,11 @@ fn pool_and_volumes(b: &dyn Backend, can: Can) {
         .expect("create pool");
     let p = b.pool("vs-p").expect("get pool").expect("created");
     assert!(p.active);
+    assert!(p.persistent, "defined once its marker is in");
     assert_eq!(p.path, path);
+    b.finish_pool("vs-p", MARKER)
+        .expect("finishing a finished pool changes nothing");
+    assert_eq!(b.volumes("vs-p").expect("list"), ["vs.marker"]);
     assert_refused(
         b.create_pool(&pool_xml("vs-p", path_str), MARKER),
         "already exists",

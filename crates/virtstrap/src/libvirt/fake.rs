@@ -249,6 +249,7 @@ impl Backend for FakeBackend {
         let pool = PoolState {
             xml: xml.into(),
             active: true,
+            persistent: true,
             path,
         };
         let capacity = element(marker, "capacity")
@@ -260,6 +261,27 @@ impl Backend for FakeBackend {
         };
         g.state.volumes.insert((name.clone(), marker_name), vol);
         g.state.pools.insert(name, pool);
+        Ok(())
+    }
+
+    fn finish_pool(&self, name: &str, marker: &str) -> BackendResult<()> {
+        let marker_name = name_of("finish pool", marker)?;
+        let mut g = self.call("finish pool", name)?;
+        let Some(pool) = g.state.pools.get_mut(name) else {
+            return Err(not_found("finish pool", name));
+        };
+        if !pool.active {
+            return Err(refused("finish pool", name, "pool is not active"));
+        }
+        pool.persistent = true;
+        let vol = VolumeState {
+            xml: marker.into(),
+            capacity: 0,
+        };
+        g.state
+            .volumes
+            .entry((name.to_string(), marker_name))
+            .or_insert(vol);
         Ok(())
     }
 

@@ -28,6 +28,8 @@ pub struct PoolState {
     pub xml: String,
     /// Whether it is active (started).
     pub active: bool,
+    /// Whether it is defined (persistent), not only running (transient).
+    pub persistent: bool,
     /// Its target directory.
     pub path: PathBuf,
 }
@@ -107,11 +109,18 @@ pub trait Backend: Send + Sync {
 
     /// A storage pool, if defined.
     fn pool(&self, name: &str) -> BackendResult<Option<PoolState>>;
-    /// Define, build (create its directory) and start a pool, autostarted,
-    /// and create the volume `marker` (XML) in it, all or nothing: the
-    /// marker is how a later run knows virtstrap made the pool.
+    /// Create a pool, built (its directory made) and started, create the
+    /// volume `marker` (XML) in it, then define it, autostarted; all or
+    /// nothing. The marker is how a later run knows virtstrap made the
+    /// pool. The pool runs before it is defined: one cut short in
+    /// between is the one kind of pool that is running but not defined,
+    /// so the next run can tell it from anyone else's and finish it.
     fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()>;
-    /// Stop and undefine a pool (its directory must be empty).
+    /// Finish a running pool that [`Backend::create_pool`] was cut short
+    /// in: create the marker volume unless it is there, define the pool,
+    /// autostart it.
+    fn finish_pool(&self, name: &str, marker: &str) -> BackendResult<()>;
+    /// Stop a pool, remove its (empty) directory and undefine it.
     fn delete_pool(&self, name: &str) -> BackendResult<()>;
 
     /// A network, if defined.

@@ -176,6 +176,15 @@ fn pool_path(xml: &str) -> PathBuf {
 
 /// Stop (if active) and undefine (if persistent) a pool after a failed
 /// create; the first error is the one reported, so this one is dropped.
+/// Define a running pool from its own XML (so with its UUID), autostarted.
+fn persist_pool(conn: &Connect, pool: &StoragePool) -> Result<(), virt::error::Error> {
+    if !pool.is_persistent()? {
+        let xml = pool.xml_desc(0)?;
+        conn.define_storage_pool_xml(&xml, 0)?;
+    }
+    pool.set_autostart(true)
+}
+
 fn undo_pool(pool: &StoragePool) {
     if pool.is_active().unwrap_or(false) {
         let _ = pool.destroy();
@@ -287,43 +296,72 @@ impl Backend for LibvirtBackend {
         let Some(pool) = found else { return Ok(None) };
         let xml = pool.xml_desc(0).map_err(failed(op, &object))?;
         let active = pool.is_active().map_err(failed(op, &object))?;
+        let persistent = pool.is_persistent().map_err(failed(op, &object))?;
         let path = pool_path(&xml);
-        Ok(Some(PoolState { xml, active, path }))
+        Ok(Some(PoolState {
+            xml,
+            active,
+            persistent,
+            path,
+        }))
     }
 
     fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
         let op = "create pool";
         let object = format!("pool {}", name_of(op, xml)?);
-        let pool = self
-            .conn
-            .define_storage_pool_xml(xml, 0)
-            .map_err(failed(op, &object))?;
-        // define, build (mkdir), start, autostart: all or nothing, so a
-        // half-made pool never looks like a foreign one to the next apply
-        let made = pool
-            .build(0)
-            .and_then(|()| pool.create(0))
-            .and_then(|()| pool.set_autostart(true))
-            .and_then(|()| virt::storage_vol::StorageVol::create_xml(&pool, marker, 0).map(|_| ()));
+        let build = sys::VIR_STORAGE_POOL_CREATE_WITH_BUILD;
+        let pool = match self.conn.create_storage_pool_xml(xml, build) {
+            // the test driver has no build-on-create (nor directories)
+            Err(e) if e.code().is(ErrorNumber::InvalidArg) => {
+                self.conn.create_storage_pool_xml(xml, 0)
+            }
+            other => other,
+        }
+        .map_err(failed(op, &object))?;
+        let made = virt::storage_vol::StorageVol::create_xml(&pool, marker, 0)
+            .map(drop)
+            .and_then(|()| persist_pool(&self.conn, &pool));
         made.map_err(|e| {
             undo_pool(&pool);
             failed(op, &object)(e)
         })
     }
 
+    fn finish_pool(&self, name: &str, marker: &str) -> BackendResult<()> {
+        let (op, object) = ("finish pool", format!("pool {name}"));
+        let pool = self.lookup_pool(op, name)?;
+        let marker_name = name_of(op, marker)?;
+        if pool.lookup_storage_vol_by_name(&marker_name).is_err() {
+            virt::storage_vol::StorageVol::create_xml(&pool, marker, 0)
+                .map_err(failed(op, &object))?;
+        }
+        persist_pool(&self.conn, &pool).map_err(failed(op, &object))
+    }
+
     fn delete_pool(&self, name: &str) -> BackendResult<()> {
         let (op, object) = ("delete pool", format!("pool {name}"));
         let pool = self.lookup_pool(op, name)?;
-        if pool.is_active().map_err(failed(op, &object))? {
+        let was_active = pool.is_active().map_err(failed(op, &object))?;
+        if was_active {
             // undefining a pool leaves its volumes on disk: refuse, as
             // the directory must be empty
             let vols = pool.num_of_volumes().map_err(failed(op, &object))?;
             if vols > 0 {
                 return Err(refused(op, &object, "pool is not empty"));
             }
+            // a running pool that is not defined would vanish when
+            // stopped, leaving its directory: define it first
+            persist_pool(&self.conn, &pool).map_err(failed(op, &object))?;
             pool.destroy().map_err(failed(op, &object))?;
         }
         if pool.is_persistent().map_err(failed(op, &object))? {
+            // remove the (empty) directory create_pool built; a pool found
+            // stopped may have lost it to an earlier, interrupted destroy,
+            // and rmdir never removes a directory that still holds files
+            match pool.delete(0) {
+                Err(e) if was_active => return Err(failed(op, &object)(e)),
+                _ => {}
+            }
             pool.undefine().map_err(failed(op, &object))?;
         }
         Ok(())

@@ -63,6 +63,9 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
         self.real.create_pool(xml, marker)
     }
+    fn finish_pool(&self, name: &str, marker: &str) -> BackendResult<()> {
+        self.real.finish_pool(name, marker)
+    }
     fn delete_pool(&self, name: &str) -> BackendResult<()> {
         self.real.delete_pool(name)
     }

@@ -221,6 +221,12 @@ pub enum Action {
         /// Its XML.
         xml: String,
     },
+    /// Finish a pool an interrupted apply left running but not defined:
+    /// marker volume, definition, autostart.
+    FinishPool {
+        /// Pool name.
+        name: String,
+    },
     /// Define and start a network.
     CreateNetwork {
         /// Network name.
@@ -315,6 +321,7 @@ impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::CreatePool { name, .. } => format!("create pool {name}"),
+            Action::FinishPool { name } => format!("finish pool {name}"),
             Action::CreateNetwork { name, .. } => format!("create network {name}"),
             Action::StartNetwork { name } => format!("start network {name}"),
             Action::AddDhcpHost { network, xml } => {
@@ -515,15 +522,21 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
         return Err(PlanError::Conflicts(conflicts));
     }
     for (name, xml) in &want.pools {
-        if backend.pool(name)?.is_none() {
-            steps.push(step(
+        match backend.pool(name)? {
+            None => steps.push(step(
                 Action::CreatePool {
                     name: name.clone(),
                     xml: xml.clone(),
                 },
                 Change::Create,
                 "declared pool is missing",
-            ));
+            )),
+            Some(p) if half_made(&p) => steps.push(step(
+                Action::FinishPool { name: name.clone() },
+                Change::Update,
+                "an interrupted apply left the pool running but not defined",
+            )),
+            Some(_) => {} // pre-existing, or ours: used as it is
         }
     }
     for net in &want.networks {
@@ -583,6 +596,13 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
     } else {
         Err(PlanError::Conflicts(conflicts))
     }
+}
+
+/// A declared pool running but not defined: only [`Backend::create_pool`]
+/// cut short makes one (it defines the pool last), so it is this
+/// cluster's, to finish or to remove.
+fn half_made(p: &crate::libvirt::PoolState) -> bool {
+    p.active && !p.persistent
 }
 
 /// Every pool the spec puts volumes in must be started: libvirt cannot
@@ -960,9 +980,10 @@ pub fn destroy_plan(backend: &dyn Backend, want: &Desired) -> Result<Plan, PlanE
         }
     }
     for (name, _) in &want.pools {
-        if backend.pool(name)?.is_some()
-            && backend.volume(name, &pool_marker(&want.cluster))?.is_some()
-        {
+        let Some(p) = backend.pool(name)? else {
+            continue;
+        };
+        if half_made(&p) || backend.volume(name, &pool_marker(&want.cluster))?.is_some() {
             steps.push(step(
                 Action::DeletePool { name: name.clone() },
                 Change::Delete,
@@ -1034,6 +1055,7 @@ fn already_done(b: &dyn Backend, action: &Action) -> bool {
 fn run_action(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(), BackendError> {
     match action {
         Action::CreatePool { xml, .. } => backend.create_pool(xml, &marker_xml(cluster)),
+        Action::FinishPool { name } => backend.finish_pool(name, &marker_xml(cluster)),
         Action::CreateNetwork { xml, .. } => backend.create_network(xml),
         Action::StartNetwork { name } => backend.start_network(name),
         Action::AddDhcpHost { network, xml } => backend.add_dhcp_host(network, xml),
