@@ -80,6 +80,23 @@ pub struct DesiredNode {
     pub ignition_hash: String,
 }
 
+impl Desired {
+    /// The pools the nodes' volumes and the base image are in.
+    pub fn pools_used(&self) -> BTreeSet<&str> {
+        let volumes = self.nodes.iter().flat_map(|n| &n.volumes);
+        volumes
+            .map(|v| v.pool.as_str())
+            .chain(self.base_image.iter().map(|(pool, _)| pool.as_str()))
+            .collect()
+    }
+
+    /// The networks the nodes' NICs attach to.
+    pub fn networks_used(&self) -> BTreeSet<&str> {
+        let nics = self.nodes.iter().flat_map(|n| &n.networks);
+        nics.map(String::as_str).collect()
+    }
+}
+
 /// What every node's domain XML is rendered from.
 #[derive(Debug)]
 struct RenderInput {
@@ -614,18 +631,10 @@ fn inactive_pools(
     want: &Desired,
     conflicts: &mut Vec<String>,
 ) -> Result<(), PlanError> {
-    let used: BTreeSet<&str> = want
-        .nodes
-        .iter()
-        .flat_map(|n| n.volumes.iter().map(|v| v.pool.as_str()))
-        .chain(want.base_image.iter().map(|(pool, _)| pool.as_str()))
-        .collect();
-    for pool in used {
+    for pool in want.pools_used() {
         if backend.pool(pool)?.is_some_and(|p| !p.active) {
             conflicts.push(format!(
-                "pool {pool} exists but is not started: start it (virsh pool-start {pool}); \
-                 if an apply was killed while creating it, remove it instead \
-                 (virsh pool-undefine {pool}) and apply again"
+                "pool {pool} exists but is not started: start it (virsh pool-start {pool})"
             ));
         }
     }
@@ -641,12 +650,7 @@ fn stopped_networks(
     want: &Desired,
     conflicts: &mut Vec<String>,
 ) -> Result<(), PlanError> {
-    let used: BTreeSet<&str> = want
-        .nodes
-        .iter()
-        .flat_map(|n| n.networks.iter().map(String::as_str))
-        .collect();
-    for name in used {
+    for name in want.networks_used() {
         let Some(net) = backend.network(name)? else {
             if !want.networks.iter().any(|n| n.name == name) {
                 conflicts.push(format!(
