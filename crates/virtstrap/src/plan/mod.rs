@@ -15,17 +15,17 @@
 //! apply finishes whatever step was missing; destroy removes whatever the
 //! record lists.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::libvirt::fake::element;
-use crate::libvirt::{Backend, BackendError};
+use crate::libvirt::{Backend, BackendError, NetworkState, PoolState};
 use crate::render::domain::{domain_xml_with_ignition, spec_hash, DomainOptions};
 use crate::render::host::HostFacts;
 use crate::render::ignition::{ignition_hash, node_ignition, ButaneSet, IgnitionError};
 use crate::render::network::{dhcp_host_xml, dhcp_hosts, network_xml};
 use crate::render::storage::{node_volumes, pool_xml, VolumeXml};
-use crate::spec::Cluster;
+use crate::spec::{Cluster, Node};
 
 /// What the spec wants on the host.
 #[derive(Clone, Debug)]
@@ -64,8 +64,6 @@ pub struct DesiredNode {
     pub definition: DomainXml,
     /// Its `spec-hash`, compared with the one the host records.
     pub spec_hash: String,
-    /// The networks its NICs attach to.
-    pub networks: Vec<String>,
     /// vCPUs (compared with the host's).
     pub vcpus: u32,
     /// Memory in MiB (compared with the host's).
@@ -92,8 +90,11 @@ impl Desired {
 
     /// The networks the nodes' NICs attach to.
     pub fn networks_used(&self) -> BTreeSet<&str> {
-        let nics = self.nodes.iter().flat_map(|n| &n.networks);
-        nics.map(String::as_str).collect()
+        let nics = self
+            .nodes
+            .iter()
+            .flat_map(|n| &n.definition.spec().networks);
+        nics.map(|nic| nic.network.as_str()).collect()
     }
 }
 
@@ -121,7 +122,7 @@ impl DomainXml {
         let i = &self.input;
         domain_xml_with_ignition(
             &i.cluster,
-            &i.cluster.nodes[self.node],
+            self.spec(),
             &i.host,
             &i.opts,
             &self.ignition_hash,
@@ -137,9 +138,14 @@ impl DomainXml {
         }
     }
 
+    /// The node as the spec has it.
+    pub fn spec(&self) -> &Node {
+        &self.input.cluster.nodes[self.node]
+    }
+
     /// The node's name.
     pub fn node(&self) -> &str {
-        &self.input.cluster.nodes[self.node].name
+        &self.spec().name
     }
 
     /// Whether this is the [`DomainXml::pending`] definition.
@@ -161,7 +167,7 @@ impl Eq for DomainXml {}
 impl std::fmt::Debug for DomainXml {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DomainXml")
-            .field("node", &self.input.cluster.nodes[self.node].name)
+            .field("node", &self.node())
             .field("ignition_hash", &self.ignition_hash)
             .finish()
     }
@@ -193,7 +199,6 @@ pub fn desired(
                 ignition_hash: hash.as_str().into(),
             },
             spec_hash: spec_hash(cluster, node, host, opts),
-            networks: node.networks.iter().map(|n| n.network.clone()).collect(),
             vcpus: node.vcpus,
             memory_mib: node.memory_mib,
             volumes: node_volumes(cluster, node, host),
@@ -532,14 +537,24 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
     let cluster = &want.cluster;
-    inactive_pools(backend, want, &mut conflicts)?;
-    stopped_networks(backend, want, &mut conflicts)?;
+    // each pool and network the spec names, looked up once
+    let declared_pools = want.pools.iter().map(|(name, _)| name.as_str());
+    let pools = look_up(want.pools_used().into_iter().chain(declared_pools), |n| {
+        backend.pool(n)
+    })?;
+    let declared_networks = want.networks.iter().map(|n| n.name.as_str());
+    let networks = look_up(
+        want.networks_used().into_iter().chain(declared_networks),
+        |n| backend.network(n),
+    )?;
+    inactive_pools(&pools, want, &mut conflicts);
+    stopped_networks(&networks, want, &mut conflicts);
     if !conflicts.is_empty() {
         // nothing can be looked up in a stopped pool
         return Err(PlanError::Conflicts(conflicts));
     }
     for (name, xml) in &want.pools {
-        match backend.pool(name)? {
+        match &pools[name.as_str()] {
             None => steps.push(step(
                 Action::CreatePool {
                     name: name.clone(),
@@ -548,7 +563,7 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
                 Change::Create,
                 "declared pool is missing",
             )),
-            Some(p) if half_made(&p) => steps.push(step(
+            Some(p) if half_made(p) => steps.push(step(
                 Action::FinishPool { name: name.clone() },
                 Change::Update,
                 "an interrupted apply left the pool running but not defined",
@@ -557,7 +572,7 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
         }
     }
     for net in &want.networks {
-        match backend.network(&net.name)? {
+        match &networks[net.name.as_str()] {
             None => steps.push(step(
                 Action::CreateNetwork {
                     name: net.name.clone(),
@@ -618,8 +633,23 @@ pub fn make_plan(backend: &dyn Backend, want: &Desired, adopt: bool) -> Result<P
 /// A declared pool running but not defined: only [`Backend::create_pool`]
 /// cut short makes one (it defines the pool last), so it is this
 /// cluster's, to finish or to remove.
-fn half_made(p: &crate::libvirt::PoolState) -> bool {
+fn half_made(p: &PoolState) -> bool {
     p.active && !p.persistent
+}
+
+/// Each of `names` (repeats included once) with what the host has by
+/// that name.
+fn look_up<'a, T>(
+    names: impl IntoIterator<Item = &'a str>,
+    get: impl Fn(&str) -> Result<Option<T>, BackendError>,
+) -> Result<BTreeMap<&'a str, Option<T>>, BackendError> {
+    let mut found = BTreeMap::new();
+    for name in names {
+        if !found.contains_key(name) {
+            found.insert(name, get(name)?);
+        }
+    }
+    Ok(found)
 }
 
 /// Every pool the spec puts volumes in must be started: libvirt cannot
@@ -627,18 +657,17 @@ fn half_made(p: &crate::libvirt::PoolState) -> bool {
 /// the declared ones apply creates (or a missing base image's, reported
 /// on its own).
 fn inactive_pools(
-    backend: &dyn Backend,
+    pools: &BTreeMap<&str, Option<PoolState>>,
     want: &Desired,
     conflicts: &mut Vec<String>,
-) -> Result<(), PlanError> {
+) {
     for pool in want.pools_used() {
-        if backend.pool(pool)?.is_some_and(|p| !p.active) {
+        if pools[pool].as_ref().is_some_and(|p| !p.active) {
             conflicts.push(format!(
                 "pool {pool} exists but is not started: start it (virsh pool-start {pool})"
             ));
         }
     }
-    Ok(())
 }
 
 /// A network the nodes attach to that is missing and not declared, or
@@ -646,12 +675,12 @@ fn inactive_pools(
 /// start, and virtstrap never starts what it does not own. (A declared
 /// network this cluster made is started by the plan instead.)
 fn stopped_networks(
-    backend: &dyn Backend,
+    networks: &BTreeMap<&str, Option<NetworkState>>,
     want: &Desired,
     conflicts: &mut Vec<String>,
-) -> Result<(), PlanError> {
+) {
     for name in want.networks_used() {
-        let Some(net) = backend.network(name)? else {
+        let Some(net) = &networks[name] else {
             if !want.networks.iter().any(|n| n.name == name) {
                 conflicts.push(format!(
                     "network {name} does not exist: create it, or declare it under \
@@ -668,7 +697,6 @@ fn stopped_networks(
             ));
         }
     }
-    Ok(())
 }
 
 fn plan_node(
