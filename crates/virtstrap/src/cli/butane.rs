@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use virtstrap_butane::{translate, Options};
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use super::{clap_error, EXIT_FAILED};
 
 /// Translate Butane YAML to Ignition JSON (a drop-in for `butane`)
 ///
@@ -59,10 +59,7 @@ pub struct Args {
 pub fn run_as_butane(argv: Vec<OsString>) -> ExitCode {
     match Args::try_parse_from(argv) {
         Ok(args) => run(&args),
-        Err(e) => {
-            let _ = e.print();
-            ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 })
-        }
+        Err(e) => clap_error(&e),
     }
 }
 
@@ -80,10 +77,7 @@ pub fn run_as_subcommand(argv: Vec<OsString>) -> ExitCode {
         .and_then(|m| Args::from_arg_matches(&m));
     match parsed {
         Ok(args) => run(&args),
-        Err(e) => {
-            let _ = e.print();
-            ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 })
-        }
+        Err(e) => clap_error(&e),
     }
 }
 

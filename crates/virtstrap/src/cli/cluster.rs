@@ -72,12 +72,8 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     host: HostArgs,
-    /// Do not ask for confirmation
-    #[arg(short, long)]
-    yes: bool,
-    /// Nodes worked on at the same time
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    parallel: usize,
+    #[command(flatten)]
+    run: RunArgs,
     /// Take over objects with clashing names that virtstrap did not make
     #[arg(long)]
     adopt: bool,
@@ -92,6 +88,13 @@ pub struct ApplyArgs {
 pub struct DestroyArgs {
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How apply and destroy carry out their plan.
+#[derive(Debug, Args)]
+struct RunArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     yes: bool,
@@ -384,8 +387,7 @@ pub fn apply(args: &ApplyArgs) -> ExitCode {
     let adopt = args.adopt;
     converge(
         &args.host,
-        args.yes,
-        args.parallel,
+        &args.run,
         "apply",
         "Apply these steps?",
         |s, w| s.plan(w, adopt),
@@ -396,8 +398,7 @@ pub fn apply(args: &ApplyArgs) -> ExitCode {
 pub fn destroy(args: &DestroyArgs) -> ExitCode {
     converge(
         &args.host,
-        args.yes,
-        args.parallel,
+        &args.run,
         "destroy",
         "Destroy these objects?",
         |s, w| destroy_plan(&s.backend, w).map_err(|e| report_plan_error(&e)),
@@ -407,8 +408,7 @@ pub fn destroy(args: &DestroyArgs) -> ExitCode {
 /// Plan with `make`, show it, confirm, execute: apply and destroy alike.
 fn converge(
     host: &HostArgs,
-    yes: bool,
-    parallel: usize,
+    run: &RunArgs,
     verb: &str,
     question: &str,
     make: impl Fn(&Session, &Desired) -> Result<Plan, ExitCode>,
@@ -425,10 +425,10 @@ fn converge(
     if plan.steps.is_empty() {
         return ExitCode::SUCCESS;
     }
-    if let Err(code) = confirm(question, yes) {
+    if let Err(code) = confirm(question, run.yes) {
         return code;
     }
-    execute(&s, &plan, parallel, verb)
+    execute(&s, &plan, run.parallel, verb)
 }
 
 /// `virtstrap status`.
