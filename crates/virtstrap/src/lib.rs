@@ -8,4 +8,7 @@ pub mod cli;
 pub mod libvirt;
 pub mod plan;
 pub mod render;
+pub mod session;
 pub mod spec;
+pub mod status;
+pub mod xmltree;

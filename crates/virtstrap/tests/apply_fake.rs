@@ -304,7 +304,8 @@ fn destroy_stops_again_a_domain_a_late_start_ran() {
 
 #[test]
 fn a_running_foreign_domain_is_never_stopped_by_the_retry() {
-    use virtstrap::plan::{execute, Action};
+    use virtstrap::apply::execute;
+    use virtstrap::plan::Action;
     let mut s = host();
     let xml = "<domain type='qemu'><name>other</name></domain>".to_string();
     s.domains

@@ -304,13 +304,14 @@ fn errors_carry_libvirts_message() {
         e,
         BackendError::Libvirt {
             op: "start domain".into(),
-            object: "domain test".into(),
+            object: "test".into(),
             message: direct.message().into(),
         }
     );
     assert_eq!(
         e.to_string(),
-        format!("start domain domain test: {}", direct.message())
+        format!("start domain test: {}", direct.message()),
+        "the operation and object said once, not `start domain domain test`"
     );
 
     // XML libvirt rejects: its words, not ours

@@ -5,7 +5,7 @@
 //! last (deleting networks and pools after the domains on them). The
 //! first failure, or an interrupt, stops new work; steps already running
 //! finish. Every failure is reported with its object and libvirt's
-//! message. Whatever was done stays consistent (see [`crate::plan`]): the
+//! message. Whatever was done stays consistent (see [`crate::plan::diff`]): the
 //! next apply finishes the job and destroy removes everything owned.
 
 use std::collections::VecDeque;
@@ -13,7 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::libvirt::{Backend, BackendError};
-use crate::plan::{execute, Plan, Step};
+use crate::plan::{Plan, Step};
+
+mod execute;
+pub mod lock;
+
+pub use execute::execute;
 
 /// How far an apply got.
 #[derive(Debug, Default)]

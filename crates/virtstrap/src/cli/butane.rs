@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use virtstrap_butane::{translate, Options};
 
-use super::{clap_error, EXIT_FAILED};
+use super::{clap_error, finish, Verbatim, EXIT_FAILED};
 
 /// Translate Butane YAML to Ignition JSON (a drop-in for `butane`)
 ///
@@ -58,7 +58,7 @@ pub struct Args {
 /// Entry point when the binary is invoked as `butane`.
 pub fn run_as_butane(argv: Vec<OsString>) -> ExitCode {
     match Args::try_parse_from(argv) {
-        Ok(args) => run(&args),
+        Ok(args) => finish(run(&args)),
         Err(e) => clap_error(&e),
     }
 }
@@ -76,20 +76,14 @@ pub fn run_as_subcommand(argv: Vec<OsString>) -> ExitCode {
         .try_get_matches_from(argv.into_iter().skip(1))
         .and_then(|m| Args::from_arg_matches(&m));
     match parsed {
-        Ok(args) => run(&args),
+        Ok(args) => finish(run(&args)),
         Err(e) => clap_error(&e),
     }
 }
 
 /// Run the command.
-pub fn run(args: &Args) -> ExitCode {
-    let (name, input) = match read_input(args) {
-        Ok(v) => v,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(EXIT_FAILED);
-        }
-    };
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let (name, input) = read_input(args).map_err(failed)?;
     let opts = Options {
         files_dir: args.files_dir.clone(),
         no_auto_compression: false,
@@ -107,31 +101,28 @@ pub fn run(args: &Args) -> ExitCode {
             r.pretty(&name, &source, color)
         }
     };
-    match translate(&input, &opts) {
-        Err(e) => {
-            eprint!("{}", render(&e.report));
-            eprintln!("Error translating config: {}", e.summary);
-            ExitCode::from(EXIT_FAILED)
-        }
-        Ok(t) => {
-            eprint!("{}", render(&t.report));
-            if args.strict && !t.report.entries.is_empty() {
-                eprintln!("Config produced warnings and --strict was specified");
-                return ExitCode::from(EXIT_FAILED);
-            }
-            if args.check {
-                return ExitCode::SUCCESS;
-            }
-            let mut json = t.to_json(args.pretty);
-            json.push('\n');
-            match write_output(args, json.as_bytes()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    ExitCode::from(EXIT_FAILED)
-                }
-            }
-        }
+    let t = translate(&input, &opts).map_err(|e| {
+        let report = render(&e.report);
+        failed(format!("{report}Error translating config: {}", e.summary))
+    })?;
+    eprint!("{}", render(&t.report));
+    if args.strict && !t.report.entries.is_empty() {
+        return Err(failed("Config produced warnings and --strict was specified".into()).into());
+    }
+    if args.check {
+        return Ok(());
+    }
+    let mut json = t.to_json(args.pretty);
+    json.push('\n');
+    write_output(args, json.as_bytes()).map_err(failed)?;
+    Ok(())
+}
+
+/// A failure in the real `butane`'s own words: exit 1.
+fn failed(text: String) -> Verbatim {
+    Verbatim {
+        text,
+        code: EXIT_FAILED,
     }
 }
 

@@ -1,11 +1,11 @@
 //! `virtstrap init`: write a commented starter spec and Butane files.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args as ClapArgs;
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use super::BadInput;
 
 const FILES: &[(&str, &str)] = &[
     ("cluster.yaml", include_str!("init/cluster.yaml")),
@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 /// Run the command.
-pub fn run(args: &Args) -> ExitCode {
+pub fn run(args: &Args) -> anyhow::Result<()> {
     if !args.force {
         let existing: Vec<String> = FILES
             .iter()
@@ -40,29 +40,24 @@ pub fn run(args: &Args) -> ExitCode {
             .map(|p| p.display().to_string())
             .collect();
         if !existing.is_empty() {
-            eprintln!(
-                "error: {} already exist{}; nothing was written (--force overwrites)",
+            return Err(BadInput(format!(
+                "{} already exist{}; nothing was written (--force overwrites)",
                 existing.join(", "),
                 if existing.len() == 1 { "s" } else { "" }
-            );
-            return ExitCode::from(EXIT_BAD_INPUT);
+            ))
+            .into());
         }
     }
-    if let Err(e) = std::fs::create_dir_all(&args.dir) {
-        eprintln!("error: cannot create {}: {e}", args.dir.display());
-        return ExitCode::from(EXIT_FAILED);
-    }
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     for (name, text) in FILES {
         let path = args.dir.join(name);
-        if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::from(EXIT_FAILED);
-        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     println!(
         "next: edit the SSH key and image, then `virtstrap validate -f {}`",
         args.dir.join("cluster.yaml").display()
     );
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -1,17 +1,26 @@
 //! Command-line front end: clap types and a thin dispatch. Each command
-//! parses, calls the core, prints, and returns an exit code.
+//! parses, calls the core and prints; errors come back to one door,
+//! [`finish`], which prints them and picks the exit code.
 
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::plan::PlanError;
+use crate::render::ignition::IgnitionError;
+use crate::spec::SpecError;
+
 mod butane;
-mod cluster;
+mod converge;
+mod host;
 mod init;
+mod plan;
 mod render;
 mod spec_args;
+mod status;
 mod validate;
 
 /// Exit code for a failed operation.
@@ -29,14 +38,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Offline(Offline),
+    #[command(flatten)]
+    Host(HostCommand),
+}
+
+/// The commands that need no libvirt.
+#[derive(Debug, Subcommand)]
+enum Offline {
     Butane(butane::Args),
     Init(init::Args),
-    Plan(cluster::PlanArgs),
-    Apply(cluster::ApplyArgs),
-    Destroy(cluster::DestroyArgs),
-    Status(cluster::StatusArgs),
     Render(render::Args),
     Validate(validate::Args),
+}
+
+/// The commands that talk to a libvirt host, run by [`HOST_EXE`].
+#[derive(Debug, Subcommand)]
+enum HostCommand {
+    Plan(plan::Args),
+    Apply(converge::ApplyArgs),
+    Destroy(converge::DestroyArgs),
+    Status(status::Args),
 }
 
 /// Name of the executable that runs the commands which talk to libvirt
@@ -58,12 +81,12 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         return butane::run_as_subcommand(argv);
     }
     match Cli::try_parse_from(&argv) {
-        Ok(cli) => match cli.command {
-            Command::Plan(_) | Command::Apply(_) | Command::Destroy(_) | Command::Status(_) => {
-                exec_host(&argv)
-            }
-            command => run_offline(command),
-        },
+        Ok(Cli {
+            command: Command::Host(_),
+        }) => exec_host(&argv),
+        Ok(Cli {
+            command: Command::Offline(command),
+        }) => finish(run_offline(command)),
         Err(e) => clap_error(&e),
     }
 }
@@ -72,13 +95,13 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
 /// [`HOST_EXE`].
 pub fn run_host(argv: Vec<OsString>) -> ExitCode {
     match Cli::try_parse_from(argv) {
-        Ok(cli) => match cli.command {
-            Command::Plan(args) => cluster::plan(&args),
-            Command::Apply(args) => cluster::apply(&args),
-            Command::Destroy(args) => cluster::destroy(&args),
-            Command::Status(args) => cluster::status(&args),
-            command => run_offline(command),
-        },
+        Ok(cli) => finish(match cli.command {
+            Command::Host(HostCommand::Plan(args)) => plan::run(&args),
+            Command::Host(HostCommand::Apply(args)) => converge::apply(&args),
+            Command::Host(HostCommand::Destroy(args)) => converge::destroy(&args),
+            Command::Host(HostCommand::Status(args)) => status::run(&args),
+            Command::Offline(command) => run_offline(command),
+        }),
         Err(e) => clap_error(&e),
     }
 }
@@ -90,17 +113,89 @@ fn invoked_as(argv: &[OsString]) -> String {
         .unwrap_or_default()
 }
 
-/// The commands that need no libvirt.
-fn run_offline(command: Command) -> ExitCode {
+fn run_offline(command: Offline) -> Result<()> {
     match command {
-        Command::Butane(args) => butane::run(&args),
-        Command::Init(args) => init::run(&args),
-        Command::Render(args) => render::run(&args),
-        Command::Validate(args) => validate::run(&args),
-        Command::Plan(_) | Command::Apply(_) | Command::Destroy(_) | Command::Status(_) => {
-            unreachable!("host commands are dispatched before")
+        Offline::Butane(args) => butane::run(&args),
+        Offline::Init(args) => init::run(&args),
+        Offline::Render(args) => render::run(&args),
+        Offline::Validate(args) => validate::run(&args),
+    }
+}
+
+/// Bad input, or a refusal before anything was changed: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// An error whose text is shown exactly as it is, with its own exit code:
+/// the `butane` drop-in's messages, which follow the real `butane`.
+#[derive(Debug, thiserror::Error)]
+#[error("{text}")]
+pub struct Verbatim {
+    /// What to print (a final newline is added if missing).
+    pub text: String,
+    /// The exit code.
+    pub code: u8,
+}
+
+/// The one door errors leave by: print the error (each cause once) and
+/// pick the exit code. 2 for bad input and plan-time refusals (the spec,
+/// its Butane, a conflict with what the host has, a host that cannot run
+/// the spec), 1 for everything else.
+fn finish(result: Result<()>) -> ExitCode {
+    let Err(e) = result else {
+        return ExitCode::SUCCESS;
+    };
+    let code = exit_code(&e);
+    let mut text = error_text(&e);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    eprint!("{text}");
+    ExitCode::from(code)
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(v) = e.downcast_ref::<Verbatim>() {
+        return v.code;
+    }
+    let bad = e.chain().any(|c| {
+        c.is::<BadInput>()
+            || c.is::<SpecError>()
+            || c.is::<IgnitionError>()
+            || c.is::<spec_args::IgnitionErrors>()
+            || matches!(c.downcast_ref(), Some(PlanError::Conflicts(_)))
+    });
+    if bad {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILED
+    }
+}
+
+/// `error: what: why: libvirt's words`, each cause once; a spec's own
+/// report (one problem a line, each with file:line:col) as it is.
+fn error_text(e: &anyhow::Error) -> String {
+    if let Some(v) = e.downcast_ref::<Verbatim>() {
+        return v.text.clone();
+    }
+    if let Some(s) = e.downcast_ref::<SpecError>() {
+        return s.to_string();
+    }
+    let mut said: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            said.push(text);
         }
     }
+    let mut out = format!("error: {}", said.join(": "));
+    if e.chain()
+        .any(|c| matches!(c.downcast_ref(), Some(PlanError::Conflicts(_))))
+    {
+        out.push_str("\nnothing was changed");
+    }
+    out
 }
 
 fn clap_error(e: &clap::Error) -> ExitCode {

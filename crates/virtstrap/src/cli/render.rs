@@ -1,7 +1,5 @@
 //! `virtstrap render NODE`: print what apply would create for one node.
 
-use std::process::ExitCode;
-
 use clap::{Args as ClapArgs, ValueEnum};
 
 use crate::render::domain::{domain_xml_with_ignition, DomainOptions};
@@ -10,8 +8,8 @@ use crate::render::ignition::{ignition_hash, node_ignition};
 use crate::render::network::network_xml;
 use crate::render::storage::{node_volumes, pool_xml};
 
-use super::spec_args::{print_ignition_error, SpecArgs};
-use super::EXIT_BAD_INPUT;
+use super::spec_args::{IgnitionErrors, SpecArgs};
+use super::BadInput;
 
 /// Print the libvirt XML and the Ignition config for one node.
 ///
@@ -55,29 +53,20 @@ pub enum Part {
 }
 
 /// Run the command.
-pub fn run(args: &Args) -> ExitCode {
-    let loaded = match args.spec.load() {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let loaded = args.spec.load()?;
     let c = &loaded.cluster;
     let Some(node) = c.node(&args.node) else {
         let names: Vec<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
-        eprintln!(
-            "error: no node {:?} in {}; nodes: {}",
+        return Err(BadInput(format!(
+            "no node {:?} in {}; nodes: {}",
             args.node,
             args.spec.file.display(),
             names.join(", ")
-        );
-        return ExitCode::from(EXIT_BAD_INPUT);
+        ))
+        .into());
     };
-    let ign = match node_ignition(c, node, &loaded.butane) {
-        Ok(i) => i,
-        Err(e) => {
-            print_ignition_error(&e);
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+    let ign = node_ignition(c, node, &loaded.butane).map_err(IgnitionErrors::from)?;
     let host = HostFacts::default();
     let opts = DomainOptions {
         explain: args.explain,
@@ -132,5 +121,5 @@ pub fn run(args: &Args) -> ExitCode {
         out.push('\n');
     }
     print!("{out}");
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -1,15 +1,12 @@
-//! Arguments every command that reads a cluster spec shares, and the one
-//! place that turns spec and Butane problems into messages and exit 2.
+//! Arguments every command that reads a cluster spec shares, and the
+//! error that carries Butane problems to the door (exit 2).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::render::ignition::{ButaneSet, IgnitionError};
 use crate::spec::{self, Cluster, LoadOptions};
-
-use super::EXIT_BAD_INPUT;
 
 /// Where the spec is.
 #[derive(Debug, Args)]
@@ -35,38 +32,52 @@ pub struct Loaded {
 }
 
 impl SpecArgs {
-    /// Load and check the spec and its Butane files; on any problem,
-    /// print them all and return the exit code (2: nothing was touched).
-    pub fn load(&self) -> Result<Loaded, ExitCode> {
+    /// Load and check the spec and its Butane files: every problem at
+    /// once (exit 2: nothing was touched).
+    pub fn load(&self) -> anyhow::Result<Loaded> {
         let opts = LoadOptions {
             extra_butane: self.butane.clone(),
             name: self.name.clone(),
         };
-        let cluster = spec::load(&self.file, &opts).map_err(|e| {
-            eprint!("{e}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        })?;
-        let butane = ButaneSet::load(&cluster).map_err(|errors| {
-            for e in &errors {
-                print_ignition_error(e);
-            }
-            ExitCode::from(EXIT_BAD_INPUT)
-        })?;
+        let cluster = spec::load(&self.file, &opts)?;
+        let butane = ButaneSet::load(&cluster).map_err(IgnitionErrors)?;
         Ok(Loaded { cluster, butane })
     }
 }
 
-/// Print a Butane or merge failure with its findings (raw one-liners,
+/// Butane or merge failures, each with its findings (raw one-liners,
 /// each naming key path, line and column).
-pub fn print_ignition_error(e: &IgnitionError) {
-    eprintln!("error: {e}");
-    let report = match e {
-        IgnitionError::Butane { report, .. } | IgnitionError::Merged { report, .. } => Some(report),
-        _ => None,
-    };
-    if let Some(r) = report {
-        for line in r.raw().lines() {
-            eprintln!("  {line}");
+#[derive(Debug)]
+pub struct IgnitionErrors(pub Vec<IgnitionError>);
+
+impl std::fmt::Display for IgnitionErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                // the door prints "error: " before the first
+                write!(f, "\nerror: ")?;
+            }
+            write!(f, "{e}")?;
+            let report = match e {
+                IgnitionError::Butane { report, .. } | IgnitionError::Merged { report, .. } => {
+                    Some(report)
+                }
+                _ => None,
+            };
+            if let Some(r) = report {
+                for line in r.raw().lines() {
+                    write!(f, "\n  {line}")?;
+                }
+            }
         }
+        Ok(())
+    }
+}
+
+impl std::error::Error for IgnitionErrors {}
+
+impl From<IgnitionError> for IgnitionErrors {
+    fn from(e: IgnitionError) -> Self {
+        IgnitionErrors(vec![e])
     }
 }

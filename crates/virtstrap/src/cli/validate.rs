@@ -1,15 +1,12 @@
 //! `virtstrap validate`: load and check the spec and every node's
 //! Ignition; touch nothing.
 
-use std::process::ExitCode;
-
 use clap::Args as ClapArgs;
 
 use crate::render::ignition::node_ignition;
 use crate::spec::Role;
 
-use super::spec_args::{print_ignition_error, SpecArgs};
-use super::EXIT_BAD_INPUT;
+use super::spec_args::{IgnitionErrors, SpecArgs};
 
 /// Check a cluster spec and its Butane files, touching no host
 ///
@@ -29,13 +26,10 @@ pub struct Args {
 }
 
 /// Run the command.
-pub fn run(args: &Args) -> ExitCode {
-    let loaded = match args.spec.load() {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let loaded = args.spec.load()?;
     let c = &loaded.cluster;
-    let mut failed = false;
+    let mut failed = Vec::new();
     let mut warned: Vec<std::path::PathBuf> = Vec::new();
     for node in &c.nodes {
         match node_ignition(c, node, &loaded.butane) {
@@ -49,14 +43,11 @@ pub fn run(args: &Args) -> ExitCode {
                     }
                 }
             }
-            Err(e) => {
-                print_ignition_error(&e);
-                failed = true;
-            }
+            Err(e) => failed.push(e),
         }
     }
-    if failed {
-        return ExitCode::from(EXIT_BAD_INPUT);
+    if !failed.is_empty() {
+        return Err(IgnitionErrors(failed).into());
     }
     let count = |role: Role| c.nodes.iter().filter(|n| n.roles.contains(&role)).count();
     let n = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
@@ -70,5 +61,5 @@ pub fn run(args: &Args) -> ExitCode {
         n(c.networks.len(), "network"),
         n(c.pools.len(), "pool")
     );
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::xmltree::Element;
+
 use super::{
-    Backend, BackendError, BackendResult, DomainState, NetworkState, PoolState, VolumeState,
+    Backend, BackendError, BackendResult, DomainState, LockState, NetworkState, PoolState,
+    VolumeState,
 };
 
 /// The fake host's objects.
@@ -24,6 +27,8 @@ pub struct FakeState {
     pub volumes: BTreeMap<(String, String), VolumeState>,
     /// Uploaded volume contents by (pool, name).
     pub uploads: BTreeMap<(String, String), Vec<u8>>,
+    /// Held locks by name.
+    pub locks: BTreeMap<String, LockState>,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +38,7 @@ struct Inner {
     fail_at: Option<usize>,
     late_define: Option<String>,
     late_start: Option<String>,
+    tokens: usize,
 }
 
 /// An in-memory libvirt host.
@@ -126,27 +132,13 @@ fn refused(op: &str, object: &str, message: &str) -> BackendError {
     }
 }
 
-/// The text of the first `<tag>` element in `xml` (enough for the XML
-/// virtstrap renders: names, capacities, paths).
-pub fn element<'x>(xml: &'x str, tag: &str) -> Option<&'x str> {
-    let open = format!("<{tag}");
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        if after.starts_with('>') || after.starts_with(' ') {
-            let body = &after[after.find('>')? + 1..];
-            let end = body.find(&format!("</{tag}>"))?;
-            return Some(body[..end].trim());
-        }
-        rest = after;
-    }
-    None
+/// The text at `path` below the root of `xml`.
+fn text_of(xml: &str, path: &[&str]) -> Option<String> {
+    Element::parse(xml).ok()?.text_at(path).map(str::to_string)
 }
 
 fn name_of(op: &str, xml: &str) -> BackendResult<String> {
-    element(xml, "name")
-        .map(str::to_string)
-        .ok_or_else(|| refused(op, "(xml)", "XML has no <name>"))
+    text_of(xml, &["name"]).ok_or_else(|| refused(op, "(xml)", "XML has no <name>"))
 }
 
 impl Backend for FakeBackend {
@@ -169,7 +161,7 @@ impl Backend for FakeBackend {
         let mut g = self.call("define domain", &name)?;
         let late = g
             .late_define
-            .take_if(|x| element(x, "name") == Some(name.as_str()));
+            .take_if(|x| text_of(x, &["name"]).as_deref() == Some(name.as_str()));
         if let Some(late) = late {
             g.state.domains.insert(
                 name.clone(),
@@ -245,14 +237,14 @@ impl Backend for FakeBackend {
         if g.state.pools.contains_key(&name) {
             return Err(refused("create pool", &name, "pool already exists"));
         }
-        let path = PathBuf::from(element(xml, "path").unwrap_or_default());
+        let path = PathBuf::from(text_of(xml, &["target", "path"]).unwrap_or_default());
         let pool = PoolState {
             xml: xml.into(),
             active: true,
             persistent: true,
             path,
         };
-        let capacity = element(marker, "capacity")
+        let capacity = text_of(marker, &["capacity"])
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let vol = VolumeState {
@@ -385,7 +377,7 @@ impl Backend for FakeBackend {
                 "storage volume already exists",
             ));
         }
-        let capacity = element(xml, "capacity")
+        let capacity = text_of(xml, &["capacity"])
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let vol = VolumeState {
@@ -434,6 +426,46 @@ impl Backend for FakeBackend {
             .remove(&key)
             .map(|_| ())
             .ok_or_else(|| not_found("delete volume", &object))
+    }
+
+    fn lock_state(&self, name: &str) -> BackendResult<Option<LockState>> {
+        let g = self.call("get lock", name)?;
+        Ok(g.state.locks.get(name).cloned())
+    }
+
+    fn create_lock(&self, name: &str, record: &str) -> BackendResult<Option<String>> {
+        let mut g = self.call("create lock", name)?;
+        if g.state.locks.contains_key(name) {
+            return Ok(None);
+        }
+        g.tokens += 1;
+        let token = format!("token-{}", g.tokens);
+        let lock = LockState {
+            token: token.clone(),
+            record: record.into(),
+        };
+        g.state.locks.insert(name.into(), lock);
+        Ok(Some(token))
+    }
+
+    fn renew_lock(&self, name: &str, token: &str, record: &str) -> BackendResult<bool> {
+        let mut g = self.call("renew lock", name)?;
+        match g.state.locks.get_mut(name) {
+            Some(l) if l.token == token => {
+                l.record = record.into();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool> {
+        let mut g = self.call("remove lock", name)?;
+        let held = g.state.locks.get(name).is_some_and(|l| l.token == token);
+        if held {
+            g.state.locks.remove(name);
+        }
+        Ok(held)
     }
 }
 
@@ -494,15 +526,5 @@ mod tests {
                 "get pool p"
             ]
         );
-    }
-
-    #[test]
-    fn elements_are_found() {
-        assert_eq!(
-            element("<a><name>x</name><namespace>y</namespace></a>", "name"),
-            Some("x")
-        );
-        assert_eq!(element("<c unit='bytes'>5</c>", "c"), Some("5"));
-        assert_eq!(element("<a/>", "name"), None);
     }
 }

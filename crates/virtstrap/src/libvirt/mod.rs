@@ -3,13 +3,17 @@
 //! apply and destroy see a host through [`Backend`]: look objects up,
 //! define, start, stop, delete them, upload a volume's bytes. The real
 //! implementation (on libvirt's own `virt` bindings) works for any URI;
-//! [`fake::FakeBackend`] keeps state in memory, records every call and can
-//! fail call N, so every failure path of apply is tested without a host.
+//! for tests only (`cfg(test)` or the `testing` feature), `fake::FakeBackend`
+//! keeps state in memory, records every call and can fail call N, so every
+//! failure path of apply is tested without a host.
 
 use std::path::PathBuf;
 
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod real;
+mod real_lock;
+#[cfg(any(test, feature = "testing"))]
 pub mod uploads;
 
 /// A domain as the host has it.
@@ -52,6 +56,17 @@ pub struct VolumeState {
     pub capacity: u64,
 }
 
+/// A cluster lock as the host holds it (see [`crate::apply::lock`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockState {
+    /// What tells this holding of the lock from any later one (libvirt:
+    /// the lock object's UUID).
+    pub token: String,
+    /// The holder's record, as written by [`Backend::create_lock`] or
+    /// [`Backend::renew_lock`].
+    pub record: String,
+}
+
 /// A failed host operation: which, on what, and libvirt's own words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -74,6 +89,7 @@ pub enum BackendError {
         object: String,
     },
     /// A test's injected failure.
+    #[cfg(any(test, feature = "testing"))]
     #[error("{op} {object}: injected failure (call {call})")]
     Injected {
         /// The operation.
@@ -147,4 +163,17 @@ pub trait Backend: Send + Sync {
     fn resize_volume(&self, pool: &str, name: &str, capacity: u64) -> BackendResult<()>;
     /// Delete a volume.
     fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()>;
+
+    /// The lock `name`, if someone holds it.
+    fn lock_state(&self, name: &str) -> BackendResult<Option<LockState>>;
+    /// Take the lock `name`, holding `record` (an XML element): its token,
+    /// or `None` when someone holds it already. Atomic on the host: of
+    /// two clients taking one lock at once, exactly one gets it.
+    fn create_lock(&self, name: &str, record: &str) -> BackendResult<Option<String>>;
+    /// Replace the record of the lock `name` held under `token`; `false`
+    /// when that holding is gone (the lock was broken).
+    fn renew_lock(&self, name: &str, token: &str, record: &str) -> BackendResult<bool>;
+    /// Release the lock `name` if it is still held under `token`; `false`
+    /// when it is not (never removes another holder's lock).
+    fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool>;
 }

@@ -7,7 +7,7 @@
 //! libvirt's own message; a lookup of an object that does not exist is
 //! `Ok(None)`, and an operation on one is [`BackendError::NotFound`]
 //! (decided by libvirt's error code, never its text), as in
-//! [`super::fake::FakeBackend`], whose semantics this follows.
+//! the test-only `FakeBackend`, whose semantics this follows.
 
 use std::path::PathBuf;
 
@@ -20,9 +20,11 @@ use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 use virt::sys;
 
-use super::fake::element;
+use crate::xmltree::Element;
+
 use super::{
-    Backend, BackendError, BackendResult, DomainState, NetworkState, PoolState, VolumeState,
+    Backend, BackendError, BackendResult, DomainState, LockState, NetworkState, PoolState,
+    VolumeState,
 };
 
 /// A connection to one libvirt host.
@@ -50,9 +52,19 @@ impl LibvirtBackend {
         Ok(LibvirtBackend { conn, uri })
     }
 
+    /// The connection, for the lock's own file.
+    pub(super) fn conn(&self) -> &Connect {
+        &self.conn
+    }
+
     fn lookup_domain(&self, op: &str, name: &str) -> BackendResult<Domain> {
         let found = self.conn.lookup_domain_by_name(name);
-        required(found, ErrorNumber::NoDomain, op, &format!("domain {name}"))
+        required(
+            found,
+            ErrorNumber::NoDomain,
+            op,
+            &object(op, "domain", name),
+        )
     }
 
     fn lookup_pool(&self, op: &str, name: &str) -> BackendResult<StoragePool> {
@@ -61,7 +73,7 @@ impl LibvirtBackend {
             found,
             ErrorNumber::NoStoragePool,
             op,
-            &format!("pool {name}"),
+            &object(op, "pool", name),
         )
     }
 
@@ -71,14 +83,14 @@ impl LibvirtBackend {
             found,
             ErrorNumber::NoNetwork,
             op,
-            &format!("network {name}"),
+            &object(op, "network", name),
         )
     }
 
     fn lookup_volume(&self, op: &str, pool: &str, name: &str) -> BackendResult<StorageVol> {
         let p = self.lookup_pool(op, pool)?;
         let found = p.lookup_storage_vol_by_name(name);
-        let object = format!("volume {pool}/{name}");
+        let object = object(op, "volume", &format!("{pool}/{name}"));
         required(found, ErrorNumber::NoStorageVolume, op, &object)
     }
 
@@ -87,26 +99,35 @@ impl LibvirtBackend {
     /// domain under a new UUID ("already exists with uuid ...").
     fn with_existing_uuid(&self, xml: &str) -> BackendResult<String> {
         const OP: &str = "define domain";
-        let (Some(name), None) = (element(xml, "name"), element(xml, "uuid")) else {
+        let root = Element::parse(xml).map_err(|e| refused(OP, "(xml)", &e.to_string()))?;
+        let (Some(name), None) = (root.text_at(&["name"]), root.child("uuid")) else {
             return Ok(xml.to_string());
         };
         let Some(dom) = found(
             self.conn.lookup_domain_by_name(name),
             ErrorNumber::NoDomain,
             OP,
-            &format!("domain {name}"),
+            name,
         )?
         else {
             return Ok(xml.to_string());
         };
-        let uuid = dom
-            .uuid_string()
-            .map_err(failed(OP, &format!("domain {name}")))?;
+        let uuid = dom.uuid_string().map_err(failed(OP, name))?;
         let Some(at) = xml.find("</name>") else {
             return Ok(xml.to_string());
         };
         let at = at + "</name>".len();
         Ok(format!("{}<uuid>{uuid}</uuid>{}", &xml[..at], &xml[at..]))
+    }
+}
+
+/// How an error names the object of `op`: bare when the op names its
+/// kind (`start domain x`), else with it (`create volume`, `pool p`).
+fn object(op: &str, kind: &str, name: &str) -> String {
+    if op.ends_with(kind) {
+        name.to_string()
+    } else {
+        format!("{kind} {name}")
     }
 }
 
@@ -163,14 +184,16 @@ fn flags_refused(e: &VirtError) -> bool {
 }
 
 fn name_of(op: &str, xml: &str) -> BackendResult<String> {
-    element(xml, "name")
+    let root = Element::parse(xml).map_err(|e| refused(op, "(xml)", &e.to_string()))?;
+    root.text_at(&["name"])
         .map(str::to_string)
         .ok_or_else(|| refused(op, "(xml)", "XML has no <name>"))
 }
 
 /// A pool's target directory, from its XML.
 fn pool_path(xml: &str) -> PathBuf {
-    let path = element(xml, "target").and_then(|t| element(t, "path"));
+    let root = Element::parse(xml).ok();
+    let path = root.as_ref().and_then(|r| r.text_at(&["target", "path"]));
     PathBuf::from(path.unwrap_or_default())
 }
 
@@ -234,7 +257,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn domain(&self, name: &str) -> BackendResult<Option<DomainState>> {
-        let (op, object) = ("get domain", format!("domain {name}"));
+        let (op, object) = ("get domain", name.to_string());
         let found = found(
             self.conn.lookup_domain_by_name(name),
             ErrorNumber::NoDomain,
@@ -251,7 +274,7 @@ impl Backend for LibvirtBackend {
 
     fn define_domain(&self, xml: &str) -> BackendResult<()> {
         let op = "define domain";
-        let object = format!("domain {}", name_of(op, xml)?);
+        let object = name_of(op, xml)?;
         let xml = self.with_existing_uuid(xml)?;
         self.conn
             .define_domain_xml(&xml)
@@ -262,17 +285,17 @@ impl Backend for LibvirtBackend {
     fn start_domain(&self, name: &str) -> BackendResult<()> {
         let op = "start domain";
         let dom = self.lookup_domain(op, name)?;
-        dom.create().map_err(failed(op, &format!("domain {name}")))
+        dom.create().map_err(failed(op, name))
     }
 
     fn stop_domain(&self, name: &str) -> BackendResult<()> {
         let op = "stop domain";
         let dom = self.lookup_domain(op, name)?;
-        dom.destroy().map_err(failed(op, &format!("domain {name}")))
+        dom.destroy().map_err(failed(op, name))
     }
 
     fn undefine_domain(&self, name: &str) -> BackendResult<()> {
-        let (op, object) = ("undefine domain", format!("domain {name}"));
+        let (op, object) = ("undefine domain", name.to_string());
         let dom = self.lookup_domain(op, name)?;
         // libvirt would turn a running domain transient and leave it
         // running: never what destroy means
@@ -286,7 +309,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn pool(&self, name: &str) -> BackendResult<Option<PoolState>> {
-        let (op, object) = ("get pool", format!("pool {name}"));
+        let (op, object) = ("get pool", name.to_string());
         let found = found(
             self.conn.lookup_storage_pool_by_name(name),
             ErrorNumber::NoStoragePool,
@@ -308,7 +331,7 @@ impl Backend for LibvirtBackend {
 
     fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
         let op = "create pool";
-        let object = format!("pool {}", name_of(op, xml)?);
+        let object = name_of(op, xml)?;
         let build = sys::VIR_STORAGE_POOL_CREATE_WITH_BUILD;
         let pool = match self.conn.create_storage_pool_xml(xml, build) {
             // the test driver has no build-on-create (nor directories)
@@ -328,7 +351,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn finish_pool(&self, name: &str, marker: &str) -> BackendResult<()> {
-        let (op, object) = ("finish pool", format!("pool {name}"));
+        let (op, object) = ("finish pool", name.to_string());
         let pool = self.lookup_pool(op, name)?;
         let marker_name = name_of(op, marker)?;
         if pool.lookup_storage_vol_by_name(&marker_name).is_err() {
@@ -339,7 +362,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn delete_pool(&self, name: &str) -> BackendResult<()> {
-        let (op, object) = ("delete pool", format!("pool {name}"));
+        let (op, object) = ("delete pool", name.to_string());
         let pool = self.lookup_pool(op, name)?;
         let was_active = pool.is_active().map_err(failed(op, &object))?;
         if was_active {
@@ -368,7 +391,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn network(&self, name: &str) -> BackendResult<Option<NetworkState>> {
-        let (op, object) = ("get network", format!("network {name}"));
+        let (op, object) = ("get network", name.to_string());
         let found = found(
             self.conn.lookup_network_by_name(name),
             ErrorNumber::NoNetwork,
@@ -388,7 +411,7 @@ impl Backend for LibvirtBackend {
 
     fn create_network(&self, xml: &str) -> BackendResult<()> {
         let op = "create network";
-        let object = format!("network {}", name_of(op, xml)?);
+        let object = name_of(op, xml)?;
         let net = self
             .conn
             .define_network_xml(xml)
@@ -401,7 +424,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn start_network(&self, name: &str) -> BackendResult<()> {
-        let (op, object) = ("start network", format!("network {name}"));
+        let (op, object) = ("start network", name.to_string());
         let net = self.lookup_network(op, name)?;
         net.create()
             .and_then(|()| net.set_autostart(true))
@@ -409,7 +432,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn delete_network(&self, name: &str) -> BackendResult<()> {
-        let (op, object) = ("delete network", format!("network {name}"));
+        let (op, object) = ("delete network", name.to_string());
         let net = self.lookup_network(op, name)?;
         if net.is_active().map_err(failed(op, &object))? {
             net.destroy().map_err(failed(op, &object))?;
@@ -424,7 +447,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn add_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
-        let (op, object) = ("add dhcp host", format!("network {network}"));
+        let (op, object) = ("add dhcp host", network.to_string());
         let net = self.lookup_network(op, network)?;
         // live too only when running: libvirt refuses a live update of
         // an inactive network
@@ -445,7 +468,7 @@ impl Backend for LibvirtBackend {
     fn volumes(&self, pool: &str) -> BackendResult<Vec<String>> {
         let op = "list volumes";
         let p = self.lookup_pool(op, pool)?;
-        let object = format!("pool {pool}");
+        let object = pool.to_string();
         let vols = p.list_all_volumes(0).map_err(failed(op, &object))?;
         let mut names = vols
             .iter()
@@ -457,7 +480,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn volume(&self, pool: &str, name: &str) -> BackendResult<Option<VolumeState>> {
-        let (op, object) = ("get volume", format!("volume {pool}/{name}"));
+        let (op, object) = ("get volume", format!("{pool}/{name}"));
         let missing_pool = ErrorNumber::NoStoragePool;
         let p = found(
             self.conn.lookup_storage_pool_by_name(pool),
@@ -500,7 +523,7 @@ impl Backend for LibvirtBackend {
 
     fn create_volume(&self, pool: &str, xml: &str) -> BackendResult<()> {
         let op = "create volume";
-        let object = format!("volume {pool}/{}", name_of(op, xml)?);
+        let object = format!("{pool}/{}", name_of(op, xml)?);
         let p = self.lookup_pool(op, pool)?;
         StorageVol::create_xml(&p, xml, 0)
             .map(drop)
@@ -508,7 +531,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn upload_volume(&self, pool: &str, name: &str, data: &[u8]) -> BackendResult<()> {
-        let (op, object) = ("upload volume", format!("volume {pool}/{name}"));
+        let (op, object) = ("upload volume", format!("{pool}/{name}"));
         let vol = self.lookup_volume(op, pool, name)?;
         let stream = Stream::new(&self.conn, 0).map_err(failed(op, &object))?;
         let len = u64::try_from(data.len()).expect("a slice's length fits in u64");
@@ -528,27 +551,35 @@ impl Backend for LibvirtBackend {
         let op = "resize volume";
         let vol = self.lookup_volume(op, pool, name)?;
         vol.resize(capacity, 0)
-            .map_err(failed(op, &format!("volume {pool}/{name}")))
+            .map_err(failed(op, &format!("{pool}/{name}")))
     }
 
     fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()> {
         let op = "delete volume";
         let vol = self.lookup_volume(op, pool, name)?;
-        vol.delete(0)
-            .map_err(failed(op, &format!("volume {pool}/{name}")))
+        vol.delete(0).map_err(failed(op, &format!("{pool}/{name}")))
+    }
+
+    fn lock_state(&self, name: &str) -> BackendResult<Option<LockState>> {
+        self.lock_state_impl(name)
+    }
+
+    fn create_lock(&self, name: &str, record: &str) -> BackendResult<Option<String>> {
+        self.create_lock_impl(name, record)
+    }
+
+    fn renew_lock(&self, name: &str, token: &str, record: &str) -> BackendResult<bool> {
+        self.renew_lock_impl(name, token, record)
+    }
+
+    fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool> {
+        self.remove_lock_impl(name, token)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn backend_is_shareable_between_threads() {
-        assert_send_sync::<LibvirtBackend>();
-    }
 
     #[test]
     fn pool_path_is_the_target_path() {

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{
-    Backend, BackendError, BackendResult, DomainState, NetworkState, PoolState, VolumeState,
+    Backend, BackendError, BackendResult, DomainState, LockState, NetworkState, PoolState,
+    VolumeState,
 };
 
 /// `real` with uploads kept in memory.
@@ -109,5 +110,17 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     }
     fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()> {
         self.real.delete_volume(pool, name)
+    }
+    fn lock_state(&self, name: &str) -> BackendResult<Option<LockState>> {
+        self.real.lock_state(name)
+    }
+    fn create_lock(&self, name: &str, record: &str) -> BackendResult<Option<String>> {
+        self.real.create_lock(name, record)
+    }
+    fn renew_lock(&self, name: &str, token: &str, record: &str) -> BackendResult<bool> {
+        self.real.renew_lock(name, token, record)
+    }
+    fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool> {
+        self.real.remove_lock(name, token)
     }
 }

@@ -19,14 +19,9 @@ use crate::spec::{Cluster, DomainType, NetMode, Node};
 
 use super::addr::nic_mac;
 use super::host::{console_log_path, ignition_path, path_text, HostFacts};
+use super::owner::{self, Owner};
 use super::storage::{data_volume_name, node_volumes, root_volume_name};
 use super::xml::Xml;
-
-/// XML namespace of virtstrap's owner element in `<metadata>`.
-pub const OWNER_NS: &str = "https://virtstrap.dev/xmlns/owner/1";
-
-/// Prefix bound to [`OWNER_NS`].
-pub const OWNER_PREFIX: &str = "vs";
 
 /// libvirt's namespace for QEMU pass-through (`<qemu:commandline>`).
 pub const QEMU_NS: &str = "http://libvirt.org/schemas/domain/qemu/1.0";
@@ -182,37 +177,23 @@ impl Domain<'_> {
     }
 
     fn metadata(&self, x: &mut Xml) {
+        let volumes = node_volumes(self.cluster, self.node, self.host);
+        let owner = Owner {
+            cluster: self.cluster.name.clone(),
+            node: self.node.name.clone(),
+            spec_hash: self.hash.to_string(),
+            ignition_hash: self.ignition_hash.to_string(),
+            volumes: volumes.into_iter().map(|v| (v.pool, v.name)).collect(),
+        };
         x.elem(
             "metadata",
             &[],
             "application data libvirt keeps but ignores: here, who owns this domain",
             |x| {
-                let owner = format!("{OWNER_PREFIX}:owner");
-                let xmlns = format!("xmlns:{OWNER_PREFIX}");
-                let mut attrs = vec![
-                    (xmlns.as_str(), OWNER_NS),
-                    ("cluster", self.cluster.name.as_str()),
-                    ("node", self.node.name.as_str()),
-                    ("spec-hash", self.hash),
-                ];
-                if !self.ignition_hash.is_empty() {
-                    attrs.push(("ignition-hash", self.ignition_hash));
-                }
-                let volumes = node_volumes(self.cluster, self.node, self.host);
-                let volume = format!("{OWNER_PREFIX}:volume");
-                x.elem(
+                owner::write(
+                    x,
                     &owner,
-                    &attrs,
                     "virtstrap owns it and the volumes listed: destroy removes only what is recorded here; spec-hash shows drift",
-                    |x| {
-                        for v in &volumes {
-                            x.empty(
-                                &volume,
-                                &[("pool", v.pool.as_str()), ("name", v.name.as_str())],
-                                "a volume this node owns (root overlay, data disk or Ignition)",
-                            );
-                        }
-                    },
                 );
             },
         );

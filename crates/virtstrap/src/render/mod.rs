@@ -7,6 +7,7 @@ pub mod domain;
 pub mod host;
 pub mod ignition;
 pub mod network;
+pub mod owner;
 pub mod storage;
 #[cfg(test)]
 mod testutil;

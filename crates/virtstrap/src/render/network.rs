@@ -8,7 +8,7 @@
 use crate::spec::{Cluster, NetMode, Network};
 
 use super::addr::{dhcp_range, gateway, ip, nic_mac};
-use super::domain::{OWNER_NS, OWNER_PREFIX};
+use super::owner::{self, Owner};
 use super::xml::Xml;
 
 /// One DHCP host reservation: a NIC's MAC, its node's name, its address.
@@ -56,15 +56,11 @@ pub fn network_xml(cluster: &Cluster, network: &Network) -> String {
     let mut x = Xml::new(false);
     x.elem("network", &[], "", |x| {
         x.text("name", &[], &network.name, "");
-        x.elem("metadata", &[], "", |x| {
-            let owner = format!("{OWNER_PREFIX}:owner");
-            let xmlns = format!("xmlns:{OWNER_PREFIX}");
-            x.empty(
-                &owner,
-                &[(&xmlns, OWNER_NS), ("cluster", &cluster.name)],
-                "",
-            );
-        });
+        let owner = Owner {
+            cluster: cluster.name.clone(),
+            ..Owner::default()
+        };
+        x.elem("metadata", &[], "", |x| owner::write(x, &owner, ""));
         match network.mode {
             NetMode::Nat => x.empty("forward", &[("mode", "nat")], ""),
             NetMode::Bridge => x.empty("forward", &[("mode", "bridge")], ""),

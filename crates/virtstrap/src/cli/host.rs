@@ -1,0 +1,104 @@
+//! What every command that talks to a host shares: where the spec is,
+//! which URI, how to render, and the output format. Turns them into a
+//! [`Session`] (the core's connected host) and prints plans.
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::plan::{Change, Plan};
+use crate::render::domain::DomainOptions;
+use crate::session::{resolve_uri, Session};
+
+use super::spec_args::SpecArgs;
+
+/// Where to connect and what the spec is.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    #[command(flatten)]
+    spec: SpecArgs,
+    /// libvirt URI (default: LIBVIRT_DEFAULT_URI, then the spec's
+    /// connect:, then qemu:///system)
+    #[arg(short, long, value_name = "URI")]
+    connect: Option<String>,
+    /// Pass Ignition with -fw_cfg in <qemu:commandline> (libvirt < 6.5)
+    #[arg(long)]
+    qemu_commandline_fw_cfg: bool,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people
+    Text,
+    /// For programs
+    Json,
+}
+
+impl HostArgs {
+    /// Load the spec and connect to its host.
+    pub fn open(&self) -> anyhow::Result<Session> {
+        let loaded = self.spec.load()?;
+        let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+        let uri = resolve_uri(
+            self.connect.as_deref(),
+            env.as_deref(),
+            loaded.cluster.connect.as_deref(),
+        );
+        let opts = DomainOptions {
+            explain: false,
+            qemu_commandline_fw_cfg: self.qemu_commandline_fw_cfg,
+        };
+        Ok(Session::open(loaded.cluster, loaded.butane, &uri, opts)?)
+    }
+}
+
+fn symbol(c: Change) -> &'static str {
+    match c {
+        Change::Create => "+",
+        Change::Update => "~",
+        Change::Replace => "-/+",
+        Change::Delete => "-",
+    }
+}
+
+/// The plan for people: a summary line, then one line a step.
+pub fn print_plan(cluster: &str, uri: &str, plan: &Plan) {
+    if plan.steps.is_empty() {
+        println!("cluster {cluster} on {uri}: up to date, nothing to do");
+        return;
+    }
+    let count = |c: Change| plan.steps.iter().filter(|s| s.change == c).count();
+    println!(
+        "cluster {cluster} on {uri}: {} steps ({} create, {} update, {} replace, {} delete)",
+        plan.steps.len(),
+        count(Change::Create),
+        count(Change::Update),
+        count(Change::Replace),
+        count(Change::Delete)
+    );
+    for s in &plan.steps {
+        println!(
+            "  {:>3} {:<60} {}",
+            symbol(s.change),
+            s.action.describe(),
+            s.reason
+        );
+    }
+}
+
+/// The plan for programs.
+pub fn plan_json(plan: &Plan) -> serde_json::Value {
+    let steps: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "change": format!("{:?}", s.change).to_lowercase(),
+                "action": s.action.describe(),
+                "node": &*s.node,
+                "reason": &*s.reason,
+            })
+        })
+        .collect();
+    json!({ "steps": steps })
+}

@@ -1,0 +1,38 @@
+//! `virtstrap plan`: what apply would change on the host, and why.
+
+use clap::Args as ClapArgs;
+
+use crate::plan::make_plan;
+
+use super::host::{plan_json, print_plan, Format, HostArgs};
+use super::spec_args::IgnitionErrors;
+
+/// Show what apply would change on the host, and why.
+///
+/// Compares the spec with the host and lists each step: + create,
+/// ~ update, -/+ replace, - delete, each with its reason. Only what the
+/// spec sets is compared; libvirt's own defaults are not drift. Takes no
+/// lock and changes nothing.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    host: HostArgs,
+    /// text, or json for programs
+    #[arg(short, long, value_enum, default_value = "text")]
+    output: Format,
+    /// Take over objects with clashing names that virtstrap did not make
+    #[arg(long)]
+    adopt: bool,
+}
+
+/// Run the command.
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let s = args.host.open()?;
+    let want = s.desired().map_err(IgnitionErrors::from)?;
+    let plan = make_plan(&s.backend, &want, args.adopt)?;
+    match args.output {
+        Format::Json => println!("{:#}", plan_json(&plan)),
+        Format::Text => print_plan(&s.cluster.name, &s.uri, &plan),
+    }
+    Ok(())
+}

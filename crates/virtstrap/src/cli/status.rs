@@ -1,0 +1,123 @@
+//! `virtstrap status`: each node as the host has it, and where it
+//! differs from the spec.
+
+use clap::Args as ClapArgs;
+use serde_json::json;
+
+use crate::spec::size::human;
+use crate::status::{status, NodeStatus, Sizes};
+
+use super::host::{Format, HostArgs};
+
+/// Show each node as the host has it.
+///
+/// State, vCPUs, memory and root disk as libvirt reports them (the spec's
+/// for a node not yet made), MAC, reserved IP and console log. Where the
+/// host differs from the spec, the DRIFT column says how. Takes no lock
+/// and changes nothing.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    host: HostArgs,
+    /// text, or json for programs
+    #[arg(short, long, value_enum, default_value = "text")]
+    output: Format,
+}
+
+/// Run the command.
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let s = args.host.open()?;
+    let rows = status(&s.backend, &s.cluster, &s.host)?;
+    if args.output == Format::Json {
+        let nodes: Vec<_> = rows.iter().map(row_json).collect();
+        let out = json!({ "cluster": s.cluster.name, "uri": s.uri, "nodes": nodes });
+        println!("{out:#}");
+        return Ok(());
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+fn sizes_json(s: &Sizes) -> serde_json::Value {
+    json!({ "vcpus": s.vcpus, "memory_mib": s.memory_mib, "disk_bytes": s.disk_bytes })
+}
+
+fn row_json(r: &NodeStatus) -> serde_json::Value {
+    let shown = r.shown();
+    json!({
+        "node": r.node,
+        "domain": r.domain,
+        "state": r.state,
+        "vcpus": shown.vcpus,
+        "memory_mib": shown.memory_mib,
+        "disk": shown.disk_bytes.map(human),
+        "host": sizes_json(&r.host),
+        "spec": sizes_json(&r.spec),
+        "drift": r.drift,
+        "mac": r.mac,
+        "ip": r.ip,
+        "console_log": r.console_log,
+    })
+}
+
+fn print_table(rows: &[NodeStatus]) {
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            let shown = r.shown();
+            let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            [
+                r.node.clone(),
+                r.state.to_string(),
+                or_dash(shown.vcpus.map(|v| v.to_string())),
+                or_dash(shown.memory_mib.map(|m| format!("{m}MiB"))),
+                or_dash(shown.disk_bytes.map(human)),
+                or_dash(r.mac.clone()),
+                or_dash(r.ip.clone()),
+                r.console_log.clone(),
+                if r.drift.is_empty() {
+                    "-".into()
+                } else {
+                    r.drift.join(", ")
+                },
+            ]
+        })
+        .collect();
+    let heads = [
+        "NODE",
+        "STATE",
+        "VCPUS",
+        "MEMORY",
+        "DISK",
+        "MAC",
+        "IP",
+        "CONSOLE LOG",
+        "DRIFT",
+    ];
+    // VCPUS, MEMORY and DISK are numbers: right-aligned
+    let right = [false, false, true, true, true, false, false, false, false];
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].len())
+            .chain([heads[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..heads.len()).map(width).collect();
+    let line = |row: &[&str]| {
+        let parts: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match right[i] {
+                true => format!("{v:>w$}", w = widths[i]),
+                false => format!("{v:<w$}", w = widths[i]),
+            })
+            .collect();
+        println!("{}", parts.join(" ").trim_end());
+    };
+    line(&heads);
+    for c in &cells {
+        line(&c.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}

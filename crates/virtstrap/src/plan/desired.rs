@@ -1,0 +1,252 @@
+//! What the spec wants on the host, rendered: the first input of the
+//! diff (spec -> render -> **desired** -> plan -> apply). Pure: a loaded
+//! spec, its Butane and facts about the host in; pools, networks and
+//! every node's volumes, Ignition and domain definition out.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::render::domain::{domain_xml_with_ignition, spec_hash, DomainOptions};
+use crate::render::host::HostFacts;
+use crate::render::ignition::{ignition_hash, node_ignition, ButaneSet, IgnitionError};
+use crate::render::network::{dhcp_host_xml, dhcp_hosts, network_xml};
+use crate::render::storage::{node_volumes, pool_xml, VolumeXml};
+use crate::spec::{Cluster, Node};
+
+/// What the spec wants on the host.
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// Cluster name (the owner tag).
+    pub cluster: String,
+    /// Declared pools: name and XML.
+    pub pools: Vec<(String, String)>,
+    /// Declared networks.
+    pub networks: Vec<DesiredNetwork>,
+    /// The base image every root overlay needs: pool, volume.
+    pub base_image: Option<(String, String)>,
+    /// Nodes.
+    pub nodes: Vec<DesiredNode>,
+}
+
+/// A declared network and its reservations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredNetwork {
+    /// Name.
+    pub name: String,
+    /// XML (with every reservation).
+    pub xml: String,
+    /// One `<host mac= name= ip=/>` per node NIC: (mac, xml).
+    pub hosts: Vec<(String, String)>,
+}
+
+/// One node's objects.
+#[derive(Clone, Debug)]
+pub struct DesiredNode {
+    /// Node name.
+    pub node: String,
+    /// Domain name.
+    pub domain: String,
+    /// The domain definition (owner metadata with the Ignition hash).
+    pub definition: DomainXml,
+    /// Its `spec-hash`, compared with the one the host records.
+    pub spec_hash: String,
+    /// vCPUs (compared with the host's).
+    pub vcpus: u32,
+    /// Memory in MiB (compared with the host's).
+    pub memory_mib: u64,
+    /// Volumes: root overlay, data disks, Ignition (last).
+    pub volumes: Vec<VolumeXml>,
+    /// Root disk capacity in bytes.
+    pub root_capacity: u64,
+    /// The Ignition config's bytes.
+    pub ignition: Arc<[u8]>,
+    /// Its hash.
+    pub ignition_hash: String,
+}
+
+impl Desired {
+    /// The pools the nodes' volumes and the base image are in.
+    pub fn pools_used(&self) -> BTreeSet<&str> {
+        let volumes = self.nodes.iter().flat_map(|n| &n.volumes);
+        volumes
+            .map(|v| v.pool.as_str())
+            .chain(self.base_image.iter().map(|(pool, _)| pool.as_str()))
+            .collect()
+    }
+
+    /// The networks the nodes' NICs attach to.
+    pub fn networks_used(&self) -> BTreeSet<&str> {
+        let nics = self
+            .nodes
+            .iter()
+            .flat_map(|n| &n.definition.spec().networks);
+        nics.map(|nic| nic.network.as_str()).collect()
+    }
+
+    /// Whether the spec declares the pool `name`.
+    pub fn declares_pool(&self, name: &str) -> bool {
+        self.pools.iter().any(|(p, _)| p == name)
+    }
+
+    /// Whether the spec declares the network `name`.
+    pub fn declares_network(&self, name: &str) -> bool {
+        self.networks.iter().any(|n| n.name == name)
+    }
+}
+
+/// What every node's domain XML is rendered from.
+#[derive(Debug)]
+struct RenderInput {
+    cluster: Cluster,
+    host: HostFacts,
+    opts: DomainOptions,
+}
+
+/// A node's domain definition, rendered when a step needs its text: a
+/// plan of a thousand nodes holds no domain XML, and a step that runs
+/// holds one only while libvirt reads it. Two are equal when they define
+/// the same node with the same `spec-hash` and Ignition hash, which is
+/// what the rendered text follows from.
+#[derive(Clone)]
+pub struct DomainXml {
+    input: Arc<RenderInput>,
+    node: usize,
+    spec_hash: Arc<str>,
+    ignition_hash: Arc<str>,
+}
+
+impl DomainXml {
+    /// The `<domain>` XML.
+    pub fn render(&self) -> String {
+        let i = &self.input;
+        domain_xml_with_ignition(
+            &i.cluster,
+            self.spec(),
+            &i.host,
+            &i.opts,
+            &self.ignition_hash,
+        )
+    }
+
+    /// The definition while Ignition is not yet uploaded: an empty
+    /// `ignition-hash`, so an apply cut short redoes the upload.
+    pub fn pending(&self) -> DomainXml {
+        DomainXml {
+            ignition_hash: Arc::from(""),
+            ..self.clone()
+        }
+    }
+
+    /// The node as the spec has it.
+    pub fn spec(&self) -> &Node {
+        &self.input.cluster.nodes[self.node]
+    }
+
+    /// The node's name.
+    pub fn node(&self) -> &str {
+        &self.spec().name
+    }
+
+    /// Whether this is the [`DomainXml::pending`] definition.
+    pub fn is_pending(&self) -> bool {
+        self.ignition_hash.is_empty()
+    }
+}
+
+impl PartialEq for DomainXml {
+    fn eq(&self, other: &Self) -> bool {
+        self.node() == other.node()
+            && self.spec_hash == other.spec_hash
+            && self.ignition_hash == other.ignition_hash
+    }
+}
+
+impl Eq for DomainXml {}
+
+impl std::fmt::Debug for DomainXml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainXml")
+            .field("node", &self.node())
+            .field("spec_hash", &self.spec_hash)
+            .field("ignition_hash", &self.ignition_hash)
+            .finish()
+    }
+}
+
+/// Render everything the spec wants. Domain XML is the exception: only
+/// its hash is computed here, the text when a step defines it.
+pub fn desired(
+    cluster: &Cluster,
+    butane: &ButaneSet,
+    host: &HostFacts,
+    opts: &DomainOptions,
+) -> Result<Desired, IgnitionError> {
+    let input = Arc::new(RenderInput {
+        cluster: cluster.clone(),
+        host: host.clone(),
+        opts: *opts,
+    });
+    let nodes = cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| desired_node(&input, i, node, butane))
+        .collect::<Result<Vec<_>, _>>()?;
+    let needs_image = cluster.nodes.iter().any(|n| n.boot.is_none());
+    Ok(Desired {
+        cluster: cluster.name.clone(),
+        pools: cluster
+            .pools
+            .iter()
+            .map(|p| (p.name.clone(), pool_xml(p)))
+            .collect(),
+        networks: desired_networks(cluster),
+        base_image: needs_image.then(|| (cluster.image.pool.clone(), cluster.image.volume.clone())),
+        nodes,
+    })
+}
+
+fn desired_node(
+    input: &Arc<RenderInput>,
+    i: usize,
+    node: &Node,
+    butane: &ButaneSet,
+) -> Result<DesiredNode, IgnitionError> {
+    let RenderInput {
+        cluster,
+        host,
+        opts,
+    } = &**input;
+    let ign = node_ignition(cluster, node, butane)?;
+    let hash = ignition_hash(&ign.json);
+    let spec_hash = spec_hash(cluster, node, host, opts);
+    Ok(DesiredNode {
+        node: node.name.clone(),
+        domain: cluster.domain_name(node),
+        definition: DomainXml {
+            input: Arc::clone(input),
+            node: i,
+            spec_hash: spec_hash.as_str().into(),
+            ignition_hash: hash.as_str().into(),
+        },
+        spec_hash,
+        vcpus: node.vcpus,
+        memory_mib: node.memory_mib,
+        volumes: node_volumes(cluster, node, host),
+        root_capacity: node.disk.size_bytes,
+        ignition: ign.json.into_bytes().into(),
+        ignition_hash: hash,
+    })
+}
+
+fn desired_networks(cluster: &Cluster) -> Vec<DesiredNetwork> {
+    let network = |n: &crate::spec::Network| DesiredNetwork {
+        name: n.name.clone(),
+        xml: network_xml(cluster, n),
+        hosts: dhcp_hosts(cluster, n)
+            .iter()
+            .map(|h| (h.mac.clone(), dhcp_host_xml(h)))
+            .collect(),
+    };
+    cluster.networks.iter().map(network).collect()
+}

@@ -1,0 +1,509 @@
+//! Desired against actual: the ordered steps that make the host match the
+//! spec ([`diff`]) or remove what this cluster made ([`destroy`]). Pure:
+//! both read only a [`Desired`] and an [`Actual`] snapshot, so every case
+//! is a unit test over a hand-built host (spec -> desired -> **plan** ->
+//! apply).
+//!
+//! Only what the spec sets is compared: libvirt's own defaults are not
+//! drift. Ownership comes from the records the host keeps (see
+//! [`crate::render::owner`]); an object with a clashing name that is not
+//! this cluster's is a conflict, never changed, unless `adopt`.
+//!
+//! A node is built in an order that keeps every interrupted apply
+//! recoverable: define the domain first (recording ownership of the
+//! volumes it is about to get, with an empty `ignition-hash`), create the
+//! volumes, upload Ignition, redefine with the hash, then start. The next
+//! apply finishes whatever step was missing; destroy removes whatever the
+//! record lists.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::libvirt::PoolState;
+use crate::spec::size::human;
+
+use super::action::{step, tag, Action, Change, Plan, Step};
+use super::actual::{Actual, ActualDomain};
+use super::desired::{Desired, DesiredNode, DomainXml};
+use super::PlanError;
+
+/// The steps that make the host match `want`. With `adopt`, objects with
+/// clashing names that virtstrap does not own are taken over instead of
+/// refused.
+pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanError> {
+    let mut conflicts = Vec::new();
+    stopped_pools(want, actual, &mut conflicts);
+    stopped_networks(want, actual, &mut conflicts);
+    if !conflicts.is_empty() {
+        // nothing can be looked up in a stopped pool
+        return Err(PlanError::Conflicts(conflicts));
+    }
+    let mut steps = Vec::new();
+    pool_steps(want, actual, &mut steps);
+    network_steps(want, actual, &mut steps);
+    missing_base_image(want, actual, &mut conflicts);
+    for node in &want.nodes {
+        let from = steps.len();
+        node_steps(want, actual, node, adopt, &mut steps, &mut conflicts);
+        tag(&mut steps, from, &node.node);
+    }
+    if conflicts.is_empty() {
+        Ok(Plan { steps })
+    } else {
+        Err(PlanError::Conflicts(conflicts))
+    }
+}
+
+/// Every pool the spec puts volumes in must be started: libvirt cannot
+/// make or find volumes in a stopped one. Pools that do not exist yet are
+/// the declared ones apply creates (or a missing base image's, reported
+/// on its own).
+fn stopped_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+    for pool in want.pools_used() {
+        if actual.pool(pool).is_some_and(|p| !p.active) {
+            conflicts.push(format!(
+                "pool {pool} exists but is not started: start it (virsh pool-start {pool})"
+            ));
+        }
+    }
+}
+
+/// A network the nodes attach to that is missing and not declared, or
+/// exists, is not this cluster's and is not running: domains on it cannot
+/// start, and virtstrap never starts what it does not own. (A declared
+/// network this cluster made is started by the plan instead.)
+fn stopped_networks(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+    for name in want.networks_used() {
+        let Some(net) = actual.network(name) else {
+            if !want.declares_network(name) {
+                conflicts.push(format!(
+                    "network {name} does not exist: create it, or declare it under \
+                     `networks:` in the spec so that apply creates it"
+                ));
+            }
+            continue;
+        };
+        if !net.active && !net.owned_by(&want.cluster) {
+            conflicts.push(format!(
+                "network {name} exists but is not started: start it (virsh net-start {name}; \
+                 net-autostart {name} keeps it started after a reboot)"
+            ));
+        }
+    }
+}
+
+fn pool_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {
+    for (name, xml) in &want.pools {
+        match actual.pool(name) {
+            None => steps.push(step(
+                Action::CreatePool {
+                    name: name.clone(),
+                    xml: xml.clone(),
+                },
+                Change::Create,
+                "declared pool is missing",
+            )),
+            Some(p) if half_made(p) => steps.push(step(
+                Action::FinishPool { name: name.clone() },
+                Change::Update,
+                "an interrupted apply left the pool running but not defined",
+            )),
+            Some(_) => {} // pre-existing, or ours: used as it is
+        }
+    }
+}
+
+fn network_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {
+    for net in &want.networks {
+        let Some(have) = actual.network(&net.name) else {
+            steps.push(step(
+                Action::CreateNetwork {
+                    name: net.name.clone(),
+                    xml: net.xml.clone(),
+                },
+                Change::Create,
+                "declared network is missing",
+            ));
+            continue;
+        };
+        if !have.owned_by(&want.cluster) {
+            continue; // pre-existing: used as it is, never changed
+        }
+        if !have.active {
+            steps.push(step(
+                Action::StartNetwork {
+                    name: net.name.clone(),
+                },
+                Change::Update,
+                "network is not running",
+            ));
+        }
+        for (mac, host) in &net.hosts {
+            if !have.dhcp_macs.contains(&mac.to_ascii_lowercase()) {
+                steps.push(step(
+                    Action::AddDhcpHost {
+                        network: net.name.clone(),
+                        xml: host.clone(),
+                    },
+                    Change::Update,
+                    format!("reservation for {mac} is missing"),
+                ));
+            }
+        }
+    }
+}
+
+fn missing_base_image(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+    let Some((pool, volume)) = &want.base_image else {
+        return;
+    };
+    if !want.declares_pool(pool) && actual.volume(pool, volume).flatten().is_none() {
+        conflicts.push(format!(
+            "base image {pool}/{volume} does not exist: upload it (virtstrap image pull, or virsh vol-upload)"
+        ));
+    }
+}
+
+/// A node's steps: create it, replace it, finish it, or update what
+/// drifted.
+fn node_steps(
+    want: &Desired,
+    actual: &Actual,
+    node: &DesiredNode,
+    adopt: bool,
+    steps: &mut Vec<Step>,
+    conflicts: &mut Vec<String>,
+) {
+    if !may_touch(want, actual, node, adopt, conflicts) {
+        return;
+    }
+    let present: Vec<bool> = node
+        .volumes
+        .iter()
+        .map(|v| actual.volume(&v.pool, &v.name).flatten().is_some())
+        .collect();
+    let Some(domain) = actual.domain(&node.domain) else {
+        create_node(
+            node,
+            &present,
+            steps,
+            Change::Create,
+            &Arc::from("new node"),
+        );
+        return;
+    };
+    let recorded = domain
+        .owner
+        .as_ref()
+        .map(|o| o.ignition_hash.as_str())
+        .unwrap_or_default();
+    let root = node
+        .volumes
+        .first()
+        .and_then(|v| actual.volume(&v.pool, &v.name).flatten());
+    if let Some(reason) = replace_reason(node, recorded, root) {
+        let reason: Arc<str> = Arc::from(reason);
+        let volumes = node.volumes.iter().zip(&present);
+        let existing = volumes
+            .filter(|(_, &p)| p)
+            .map(|(v, _)| (&*v.pool, &*v.name));
+        remove_node(
+            &node.domain,
+            domain.running,
+            existing,
+            steps,
+            Change::Replace,
+            &reason,
+        );
+        let none = vec![false; node.volumes.len()];
+        create_node(node, &none, steps, Change::Replace, &reason);
+    } else if recorded.is_empty() {
+        // an earlier apply stopped before Ignition was uploaded
+        let reason = Arc::from("finishing an interrupted apply");
+        create_node(node, &present, steps, Change::Update, &reason);
+    } else {
+        update_node(node, domain, root, &present, steps);
+    }
+}
+
+/// Whether the node's domain and volumes are this cluster's (or taken
+/// over with `adopt`); a foreign one is a conflict.
+fn may_touch(
+    want: &Desired,
+    actual: &Actual,
+    node: &DesiredNode,
+    adopt: bool,
+    conflicts: &mut Vec<String>,
+) -> bool {
+    let domain = actual.domain(&node.domain);
+    let owner = domain.and_then(|d| d.owner.as_ref());
+    let ours = owner.is_some_and(|o| o.is_node(&want.cluster, &node.node));
+    if domain.is_some() && !ours && !adopt {
+        let whose = match owner {
+            Some(o) => format!("owned by cluster {} node {}", o.cluster, o.node),
+            None => "not created by virtstrap".into(),
+        };
+        conflicts.push(format!(
+            "domain {} exists and is {whose}: refusing to touch it (rename the node, or --adopt to take it over)",
+            node.domain
+        ));
+        return false;
+    }
+    let listed: BTreeSet<&(String, String)> = owner
+        .filter(|_| ours)
+        .map(|o| o.volumes.iter().collect())
+        .unwrap_or_default();
+    for v in &node.volumes {
+        let there = actual.volume(&v.pool, &v.name).flatten().is_some();
+        if there && !listed.contains(&(v.pool.clone(), v.name.clone())) && !adopt {
+            conflicts.push(format!(
+                "volume {}/{} exists and no virtstrap domain records it: refusing to touch it (--adopt to take it over)",
+                v.pool, v.name
+            ));
+        }
+    }
+    true
+}
+
+/// Why the node must be rebuilt, if it must: its Ignition changed (it runs
+/// only on first boot), or its root disk would shrink.
+fn replace_reason(node: &DesiredNode, recorded: &str, root: Option<u64>) -> Option<String> {
+    if !recorded.is_empty() && recorded != node.ignition_hash {
+        return Some(
+            "Ignition changed: Ignition runs only on first boot, so the node is rebuilt".into(),
+        );
+    }
+    root.filter(|&c| c > node.root_capacity).map(|c| {
+        format!(
+            "disk {} -> {}: volumes cannot shrink",
+            human(c),
+            human(node.root_capacity)
+        )
+    })
+}
+
+/// In-place changes of a complete node: grow the root disk, recreate
+/// missing volumes, redefine on vCPU, memory or definition drift, start.
+fn update_node(
+    node: &DesiredNode,
+    domain: &ActualDomain,
+    root: Option<u64>,
+    present: &[bool],
+    steps: &mut Vec<Step>,
+) {
+    if let Some(c) = root.filter(|&c| c < node.root_capacity) {
+        let root_vol = &node.volumes[0];
+        steps.push(step(
+            Action::Resize {
+                pool: root_vol.pool.clone(),
+                name: root_vol.name.clone(),
+                capacity: node.root_capacity,
+            },
+            Change::Update,
+            format!("disk {} -> {}", human(c), human(node.root_capacity)),
+        ));
+    }
+    let missing = Arc::from("volume is missing");
+    for (v, _) in node.volumes.iter().zip(present).filter(|(_, &p)| !p) {
+        steps.push(create_volume(v, Change::Create, &missing));
+    }
+    let changes = drift(node, domain);
+    if !changes.is_empty() {
+        steps.push(step(
+            Action::DefineDomain {
+                name: node.domain.clone(),
+                xml: node.definition.clone(),
+            },
+            Change::Update,
+            format!("{} (effective at next boot)", changes.join(", ")),
+        ));
+    }
+    if !domain.running {
+        steps.push(step(
+            Action::StartDomain {
+                name: node.domain.clone(),
+            },
+            Change::Update,
+            "domain is not running",
+        ));
+    }
+}
+
+/// What differs between the definition the spec wants and the host's.
+fn drift(node: &DesiredNode, domain: &ActualDomain) -> Vec<String> {
+    let mut changes = Vec::new();
+    if let Some(v) = domain.vcpus.filter(|&v| v != node.vcpus) {
+        changes.push(format!("vcpus {v} -> {}", node.vcpus));
+    }
+    if let Some(m) = domain.memory_mib.filter(|&m| m != node.memory_mib) {
+        changes.push(format!("memory {m} -> {} MiB", node.memory_mib));
+    }
+    let their_hash = domain.owner.as_ref().map(|o| o.spec_hash.as_str());
+    if changes.is_empty() && their_hash != Some(node.spec_hash.as_str()) {
+        changes.push("domain definition changed".into());
+    }
+    changes
+}
+
+fn create_volume(v: &crate::render::storage::VolumeXml, change: Change, reason: &Arc<str>) -> Step {
+    step(
+        Action::CreateVolume {
+            pool: v.pool.clone(),
+            name: v.name.clone(),
+            xml: v.xml.clone(),
+        },
+        change,
+        reason.clone(),
+    )
+}
+
+/// Define (pending), create missing volumes, upload Ignition, define
+/// (final), start.
+fn create_node(
+    node: &DesiredNode,
+    present: &[bool],
+    steps: &mut Vec<Step>,
+    change: Change,
+    reason: &Arc<str>,
+) {
+    let domain = |xml: DomainXml| Action::DefineDomain {
+        name: node.domain.clone(),
+        xml,
+    };
+    steps.push(step(
+        domain(node.definition.pending()),
+        change,
+        reason.clone(),
+    ));
+    for (v, _) in node.volumes.iter().zip(present).filter(|(_, &p)| !p) {
+        steps.push(create_volume(v, change, reason));
+    }
+    if let Some(ign) = node.volumes.last() {
+        steps.push(step(
+            Action::Upload {
+                pool: ign.pool.clone(),
+                name: ign.name.clone(),
+                data: Arc::clone(&node.ignition),
+            },
+            change,
+            reason.clone(),
+        ));
+    }
+    steps.push(step(
+        domain(node.definition.clone()),
+        change,
+        reason.clone(),
+    ));
+    steps.push(step(
+        Action::StartDomain {
+            name: node.domain.clone(),
+        },
+        change,
+        reason.clone(),
+    ));
+}
+
+/// Stop (if running), undefine, delete each of `volumes` (pool, name).
+fn remove_node<'a>(
+    domain: &str,
+    running: bool,
+    volumes: impl Iterator<Item = (&'a str, &'a str)>,
+    steps: &mut Vec<Step>,
+    change: Change,
+    reason: &Arc<str>,
+) {
+    let name = domain.to_string();
+    if running {
+        let stop = Action::StopDomain { name: name.clone() };
+        steps.push(step(stop, change, reason.clone()));
+    }
+    steps.push(step(
+        Action::UndefineDomain { name },
+        change,
+        reason.clone(),
+    ));
+    for (pool, name) in volumes {
+        let delete = Action::DeleteVolume {
+            pool: pool.to_string(),
+            name: name.to_string(),
+        };
+        steps.push(step(delete, change, reason.clone()));
+    }
+}
+
+/// Everything this cluster owns among the spec's objects, in reverse
+/// order: domains (stopped, undefined) and the volumes they record, then
+/// declared networks and pools virtstrap created.
+pub fn destroy(want: &Desired, actual: &Actual) -> Result<Plan, PlanError> {
+    let mut steps = Vec::new();
+    let mut conflicts = Vec::new();
+    let reason: Arc<str> = Arc::from("destroy");
+    for node in &want.nodes {
+        let Some(domain) = actual.domain(&node.domain) else {
+            continue;
+        };
+        let Some(owner) = domain
+            .owner
+            .as_ref()
+            .filter(|o| o.is_node(&want.cluster, &node.node))
+        else {
+            continue;
+        };
+        let mut present = Vec::new();
+        for (pool, name) in &owner.volumes {
+            match actual.volume(pool, name) {
+                Some(Some(_)) => present.push((pool.as_str(), name.as_str())),
+                Some(None) => {}
+                None => conflicts.push(format!(
+                    "pool {pool} exists but is not started, so volume {pool}/{name} of node {} \
+                     cannot be deleted: start it (virsh pool-start {pool})",
+                    node.node
+                )),
+            }
+        }
+        let from = steps.len();
+        let change = Change::Delete;
+        remove_node(
+            &node.domain,
+            domain.running,
+            present.into_iter(),
+            &mut steps,
+            change,
+            &reason,
+        );
+        tag(&mut steps, from, &node.node);
+    }
+    for net in &want.networks {
+        if actual
+            .network(&net.name)
+            .is_some_and(|n| n.owned_by(&want.cluster))
+        {
+            let delete = Action::DeleteNetwork {
+                name: net.name.clone(),
+            };
+            steps.push(step(delete, Change::Delete, reason.clone()));
+        }
+    }
+    for (name, _) in &want.pools {
+        let Some(p) = actual.pool(name) else {
+            continue;
+        };
+        if half_made(p) || actual.marked_pools.contains(name) {
+            let delete = Action::DeletePool { name: name.clone() };
+            steps.push(step(delete, Change::Delete, reason.clone()));
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(Plan { steps })
+    } else {
+        Err(PlanError::Conflicts(conflicts))
+    }
+}
+
+/// A declared pool running but not defined: only
+/// [`crate::libvirt::Backend::create_pool`] cut short makes one (it
+/// defines the pool last), so it is this cluster's, to finish or to
+/// remove.
+fn half_made(p: &PoolState) -> bool {
+    p.active && !p.persistent
+}
