@@ -19,6 +19,11 @@ pub fn virtstrap() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_virtstrap"))
 }
 
+/// The workspace root, which holds `examples/`.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// A temporary directory for one test, removed when it is dropped.
 pub struct Dir {
     tmp: tempfile::TempDir,
@@ -86,6 +91,12 @@ impl TestCommand {
         S: AsRef<OsStr>,
     {
         self.cmd.args(args);
+        self
+    }
+
+    /// Set the environment variable `key` to `value`.
+    pub fn env(mut self, key: &str, value: &str) -> TestCommand {
+        self.cmd.env(key, value);
         self
     }
 
@@ -245,6 +256,26 @@ impl Outcome {
     #[track_caller]
     pub fn assert_stderr_contains(&self, part: &str) -> &Outcome {
         or_panic(self.check_stderr_contains(part));
+        self
+    }
+
+    /// Standard output begins with `start`.
+    #[track_caller]
+    pub fn assert_stdout_starts_with(&self, start: &str) -> &Outcome {
+        let what = format!("stdout to start with {start:?}");
+        self.assert(self.stdout().starts_with(start), &what)
+    }
+
+    /// Standard error begins with `start`.
+    pub fn check_stderr_starts_with(&self, start: &str) -> Result<(), String> {
+        let what = format!("stderr to start with {start:?}");
+        self.check(self.stderr().starts_with(start), &what)
+    }
+
+    /// See [`Outcome::check_stderr_starts_with`].
+    #[track_caller]
+    pub fn assert_stderr_starts_with(&self, start: &str) -> &Outcome {
+        or_panic(self.check_stderr_starts_with(start));
         self
     }
 
