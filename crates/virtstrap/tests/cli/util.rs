@@ -1,6 +1,6 @@
 //! The harness every CLI test shares: a [`Dir`] owns a temporary
 //! directory and writes the files a test needs, a [`TestCommand`] runs the
-//! real `virtstrap` executable in it, and the
+//! real `virtstrap` (or `virtstrap-host`) executable in it, and the
 //! [`Outcome`] it returns has asserts that, when they fail, print the
 //! whole command, its exit status, stdout and stderr.
 //!
@@ -17,6 +17,11 @@ use std::process::{Command, Output, Stdio};
 /// The `virtstrap` executable Cargo built for this test binary.
 pub fn virtstrap() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_virtstrap"))
+}
+
+/// The `virtstrap-host` executable Cargo built for this test binary.
+pub fn virtstrap_host() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_virtstrap-host"))
 }
 
 /// The workspace root, which holds `examples/`.
@@ -65,6 +70,11 @@ impl Dir {
     /// `virtstrap`, run in this directory.
     pub fn command(&self) -> TestCommand {
         TestCommand::new(virtstrap(), self.path())
+    }
+
+    /// `virtstrap-host`, run in this directory.
+    pub fn host_command(&self) -> TestCommand {
+        TestCommand::new(virtstrap_host(), self.path())
     }
 }
 
