@@ -94,111 +94,148 @@ fn init_force_overwrites() {
     dir.command().args(["validate"]).run().assert_exit(0);
 }
 
-#[test]
-fn validate_reports_every_spec_problem_with_position() {
-    let dir = Dir::new();
-    dir.write(
-        "bad.yaml",
-        "name: demo\nimage: {pool: default, volume: v}\nnodes:\n  - name: a\n    vcpus: 0\n  - name: a\n    memroy: 4GiB\nnetworks:\n  - {name: n, cidr: 10.0.0.1/24}\n",
-    );
-    let out = dir.command().args(["validate", "-f", "bad.yaml"]).run();
-    out.assert_exit(2).assert_stdout_empty();
-    for line in [
-        "bad.yaml:5:12: $.nodes.0.vcpus: vcpus 0 is out of range (1 to 1024)",
-        "bad.yaml:6:11: $.nodes.1.name: node a clashes with the node at line 4",
-        "bad.yaml:7:5: $.nodes.1.memroy: unknown key memroy (did you mean memory?)",
-        "bad.yaml:9:21: $.networks.0.cidr: 10.0.0.1/24 has host bits set",
-    ] {
-        out.assert_stderr_contains(line);
+/// One run of `virtstrap validate` and what it must print on stderr.
+struct Report<'a> {
+    /// Names the row in a failure.
+    name: &'a str,
+    /// Files written into the row's own directory first: (path, text).
+    files: &'a [(&'a str, &'a str)],
+    /// The arguments, `validate` included.
+    args: &'a [&'a str],
+    /// The exit code; when it is not 0, stdout must be empty too.
+    code: i32,
+    /// What stderr begins with ("" for anything).
+    starts: &'a str,
+    /// What stderr holds, each somewhere.
+    stderr: &'a [&'a str],
+}
+
+impl Report<'_> {
+    /// Run the row in a new directory; `Err` says what did not hold.
+    fn check(&self) -> Result<(), String> {
+        let dir = Dir::new();
+        for (path, text) in self.files {
+            dir.write(path, text);
+        }
+        let out = dir.command().args(self.args).run();
+        out.check_exit(self.code)?;
+        if self.code != 0 {
+            out.check_stdout_empty()?;
+        }
+        out.check_stderr_starts_with(self.starts)?;
+        self.stderr
+            .iter()
+            .try_for_each(|part| out.check_stderr_contains(part))
     }
-    out.assert_stderr_starts_with("the spec has ");
 }
 
+/// Every problem `validate` reports: spec problems with `file:line:col`
+/// and a key path, Butane problems with the Butane file's path and
+/// position, each with exit 2; Butane warnings with exit 0.
 #[test]
-fn validate_reports_a_yaml_syntax_error() {
-    let dir = Dir::new();
-    dir.write("cluster.yaml", "name: demo\nnodes:\n\t- name: a\n");
-    dir.command()
-        .args(["validate"])
-        .run()
-        .assert_exit(2)
-        .assert_stderr_contains("cluster.yaml:3:1: $: YAML syntax");
-}
-
-#[test]
-fn validate_without_a_spec_exits_2() {
-    let dir = Dir::new();
-    dir.command()
-        .args(["validate"])
-        .run()
-        .assert_exit(2)
-        .assert_stderr_contains("cluster.yaml: $: cannot read the spec");
-}
-
-#[test]
-fn validate_reports_a_bad_butane_file_by_path_and_key() {
-    let dir = Dir::new();
-    dir.write(
-        "bu/node.bu",
-        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: etc/a\n",
+fn validate_reports() {
+    let vars = seed_vars();
+    let rows = [
+        Report {
+            name: "every spec problem, each with its position",
+            files: &[(
+                "bad.yaml",
+                "name: demo\nimage: {pool: default, volume: v}\nnodes:\n  - name: a\n    vcpus: 0\n  - name: a\n    memroy: 4GiB\nnetworks:\n  - {name: n, cidr: 10.0.0.1/24}\n",
+            )],
+            args: &["validate", "-f", "bad.yaml"],
+            code: 2,
+            starts: "the spec has ",
+            stderr: &[
+                "bad.yaml:5:12: $.nodes.0.vcpus: vcpus 0 is out of range (1 to 1024)",
+                "bad.yaml:6:11: $.nodes.1.name: node a clashes with the node at line 4",
+                "bad.yaml:7:5: $.nodes.1.memroy: unknown key memroy (did you mean memory?)",
+                "bad.yaml:9:21: $.networks.0.cidr: 10.0.0.1/24 has host bits set",
+            ],
+        },
+        Report {
+            name: "a YAML syntax error",
+            files: &[("cluster.yaml", "name: demo\nnodes:\n\t- name: a\n")],
+            args: &["validate"],
+            code: 2,
+            starts: "",
+            stderr: &["cluster.yaml:3:1: $: YAML syntax"],
+        },
+        Report {
+            name: "no spec at all",
+            files: &[],
+            args: &["validate"],
+            code: 2,
+            starts: "",
+            stderr: &["cluster.yaml: $: cannot read the spec"],
+        },
+        Report {
+            name: "a bad Butane file the spec names, by path and key",
+            files: &[
+                (
+                    "bu/node.bu",
+                    "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: etc/a\n",
+                ),
+                (
+                    "cluster.yaml",
+                    "name: demo\nimage: {pool: default, volume: v}\nnodes:\n  - name: a\n    butane: bu/node.bu\n",
+                ),
+            ],
+            args: &["validate"],
+            code: 2,
+            starts: "",
+            stderr: &["bu/node.bu", "$.storage.files.0.path", "line 5 col 13"],
+        },
+        Report {
+            name: "a bad Butane file given on the command line",
+            files: &[(
+                "extra.bu",
+                "variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - enabled: true\n",
+            )],
+            args: &["validate", "-f", &vars, "--butane", "extra.bu"],
+            code: 2,
+            starts: "",
+            stderr: &["extra.bu", "$.systemd.units.0"],
+        },
+        // an unknown key is a warning, as Butane itself treats it: printed
+        // with the file, key path and position, and the spec still validates
+        Report {
+            name: "a Butane warning",
+            files: &[(
+                "extra.bu",
+                "variant: fcos\nversion: 1.4.0\npasswd:\n  userz: []\n",
+            )],
+            args: &["validate", "-f", &vars, "--butane", "extra.bu"],
+            code: 0,
+            starts: "",
+            stderr: &["extra.bu: warning at $.passwd.userz, line 4 col 3"],
+        },
+        Report {
+            name: "a missing Butane file the spec names",
+            files: &[(
+                "cluster.yaml",
+                "name: demo\nimage: {pool: default, volume: v}\nbutane: [gone.bu]\nnodes:\n  - name: a\n",
+            )],
+            args: &["validate"],
+            code: 2,
+            starts: "",
+            stderr: &["cluster.yaml:3:10: $.butane.0: file"],
+        },
+    ];
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|row| {
+            row.check()
+                .err()
+                .map(|e| format!("row {:?}: {e}", row.name))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed\n\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n\n")
     );
-    dir.write(
-        "cluster.yaml",
-        "name: demo\nimage: {pool: default, volume: v}\nnodes:\n  - name: a\n    butane: bu/node.bu\n",
-    );
-    dir.command()
-        .args(["validate"])
-        .run()
-        .assert_exit(2)
-        .assert_stderr_contains("bu/node.bu")
-        .assert_stderr_contains("$.storage.files.0.path")
-        .assert_stderr_contains("line 5 col 13")
-        .assert_stdout_empty();
-}
-
-#[test]
-fn validate_reports_a_bad_butane_file_given_on_the_command_line() {
-    let dir = Dir::new();
-    dir.write(
-        "extra.bu",
-        "variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - enabled: true\n",
-    );
-    dir.command()
-        .args(["validate", "-f", &seed_vars(), "--butane", "extra.bu"])
-        .run()
-        .assert_exit(2)
-        .assert_stderr_contains("extra.bu")
-        .assert_stderr_contains("$.systemd.units.0");
-}
-
-/// Butane warnings (an unknown key, as Butane itself treats it) are
-/// printed with the file, key path and position; the spec still validates.
-#[test]
-fn validate_prints_butane_warnings_and_succeeds() {
-    let dir = Dir::new();
-    dir.write(
-        "extra.bu",
-        "variant: fcos\nversion: 1.4.0\npasswd:\n  userz: []\n",
-    );
-    dir.command()
-        .args(["validate", "-f", &seed_vars(), "--butane", "extra.bu"])
-        .run()
-        .assert_exit(0)
-        .assert_stderr_contains("extra.bu: warning at $.passwd.userz, line 4 col 3");
-}
-
-#[test]
-fn validate_reports_a_missing_butane_file_in_the_spec() {
-    let dir = Dir::new();
-    dir.write(
-        "cluster.yaml",
-        "name: demo\nimage: {pool: default, volume: v}\nbutane: [gone.bu]\nnodes:\n  - name: a\n",
-    );
-    dir.command()
-        .args(["validate"])
-        .run()
-        .assert_exit(2)
-        .assert_stderr_contains("cluster.yaml:3:10: $.butane.0: file");
 }
 
 #[test]
