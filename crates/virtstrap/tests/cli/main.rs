@@ -1,0 +1,12 @@
+//! The command line, from the outside: the real `virtstrap` and
+//! `virtstrap-host` executables run as processes in temporary directories,
+//! through the one harness in [`util`].
+//!
+//! - [`butane`]: `virtstrap butane` and `butane` argv[0] mode;
+//! - [`init_validate`]: `virtstrap init` and `virtstrap validate`;
+//! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`.
+
+mod butane;
+mod host;
+mod init_validate;
+mod util;
