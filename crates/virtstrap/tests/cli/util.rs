@@ -125,13 +125,11 @@ impl TestCommand {
         } else {
             Stdio::null()
         };
-        let mut child = self
-            .cmd
+        self.cmd
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+            .stderr(Stdio::piped());
+        let mut child = spawn(&mut self.cmd).unwrap_or_else(|e| panic!("spawn {command}: {e}"));
         // written from another thread, so that a program that writes a lot
         // before it reads cannot block both sides
         let writer = self.stdin.take().map(|input| {
@@ -323,5 +321,22 @@ fn shown(text: &str) -> String {
         "" => "(empty)\n".to_owned(),
         t if t.ends_with('\n') => t.to_owned(),
         t => format!("{t}\n(no newline at the end)\n"),
+    }
+}
+
+/// Spawn, retrying while the executable is "busy": a binary a test just
+/// copied can be held open for writing a moment longer by a child another
+/// test thread forked meanwhile (it inherited the descriptor), and exec
+/// then fails with ETXTBSY.
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => return r,
+        }
     }
 }
