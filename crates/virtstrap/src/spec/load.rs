@@ -8,65 +8,20 @@
 //! with file, line, column and key path.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
-use virtstrap_butane::decode::{closest, is_null};
 use virtstrap_butane::yaml::{self, Mark, Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
+use super::problem::{SpecError, SpecProblem};
+use super::reader::{scalar, value_mark, At, Reader};
 use super::size::{self, Unit};
 use super::{
     Boot, Cluster, Disk, DomainNaming, DomainType, Image, NetMode, Network, Nic, Node as SpecNode,
     Os, Pool, Role,
 };
-
-/// One problem in a spec: where and what.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpecProblem {
-    /// File the problem is in.
-    pub file: PathBuf,
-    /// Position (1-based), when known.
-    pub mark: Option<Mark>,
-    /// Key path, e.g. `$.nodes.0.memory`.
-    pub path: String,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl fmt::Display for SpecProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(m) = self.mark {
-            write!(f, ":{}:{}", m.line, m.col)?;
-        }
-        write!(f, ": {}: {}", self.path, self.message)
-    }
-}
-
-/// Every problem found in a spec; nothing was touched.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct SpecError {
-    /// The problems, in file order.
-    pub problems: Vec<SpecProblem>,
-}
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        writeln!(
-            f,
-            "the spec has {n} problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for p in &self.problems {
-            writeln!(f, "  {p}")?;
-        }
-        Ok(())
-    }
-}
 
 /// How to load.
 #[derive(Clone, Debug, Default)]
@@ -133,37 +88,6 @@ pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Cluster, 
     }
 }
 
-fn scalar(n: &Node) -> Option<&str> {
-    match &n.kind {
-        NodeKind::Scalar { value, .. } => Some(value),
-        _ => None,
-    }
-}
-
-/// A mapping's entries, checked against the keys it may have.
-pub(super) struct Fields<'n> {
-    entries: Vec<(&'n str, &'n Node, Mark)>,
-    pub(super) path: KeyPath,
-    pub(super) mark: Mark,
-}
-
-impl<'n> Fields<'n> {
-    pub(super) fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(k, v, _)| *k == key && !is_null(v))
-            .map(|(_, v, _)| *v)
-    }
-}
-
-/// A value with where it was written.
-#[derive(Clone, Debug)]
-pub(super) struct At<T> {
-    pub(super) v: T,
-    pub(super) path: KeyPath,
-    pub(super) mark: Mark,
-}
-
 /// A node as written (before defaults and expansion).
 #[derive(Clone, Debug, Default)]
 pub(super) struct NodePart {
@@ -195,188 +119,7 @@ const NODE_KEYS: &[&str] = &[
     "boot",
 ];
 
-/// Reads nodes of the YAML tree, collecting problems.
-pub(super) struct Reader {
-    file: PathBuf,
-    dir: PathBuf,
-    pub(super) problems: Vec<SpecProblem>,
-    /// Where each NIC entry, its ip and its mac were written.
-    nic_marks: Vec<(Mark, Mark, Mark)>,
-    /// Where each expanded node, NIC and file reference was written.
-    pub(super) srcs: Srcs,
-}
-
-/// Positions kept for the cross-checks after expansion.
-#[derive(Default)]
-pub(super) struct Srcs {
-    pub(super) node_names: Vec<(KeyPath, Mark)>,
-    /// Per node, per NIC: its path and where its ip and mac were written.
-    pub(super) nics: Vec<Vec<(KeyPath, Mark, Mark)>>,
-    pub(super) files: Vec<(PathBuf, KeyPath, Mark)>,
-    pub(super) networks: Vec<(KeyPath, Mark)>,
-    /// Per network: where its cidr (or, without one, its name) was written.
-    pub(super) cidrs: Vec<(KeyPath, Mark)>,
-    pub(super) pools: Vec<(KeyPath, Mark)>,
-}
-
 impl Reader {
-    pub(super) fn new(file: &Path) -> Self {
-        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Reader {
-            file: file.to_path_buf(),
-            dir,
-            problems: Vec::new(),
-            nic_marks: Vec::new(),
-            srcs: Srcs::default(),
-        }
-    }
-
-    pub(super) fn finish(mut self) -> SpecError {
-        self.problems
-            .sort_by_key(|p| p.mark.map(|m| (m.line, m.col)));
-        SpecError {
-            problems: self.problems,
-        }
-    }
-
-    pub(super) fn err(&mut self, path: &KeyPath, mark: Option<Mark>, msg: impl Into<String>) {
-        self.problems.push(SpecProblem {
-            file: self.file.clone(),
-            mark,
-            path: path.to_string(),
-            message: msg.into(),
-        });
-    }
-
-    /// The entries of a mapping; unknown keys are errors with a hint.
-    pub(super) fn map<'n>(
-        &mut self,
-        node: &'n Node,
-        path: &KeyPath,
-        allowed: &[&str],
-    ) -> Option<Fields<'n>> {
-        let NodeKind::Map(entries) = &node.kind else {
-            self.err(
-                path,
-                Some(node.mark),
-                "expected a mapping (key: value lines)",
-            );
-            return None;
-        };
-        let mut fields = Fields {
-            entries: Vec::new(),
-            path: path.clone(),
-            mark: node.mark,
-        };
-        for (k, v) in entries {
-            let Some(key) = scalar(k) else {
-                self.err(path, Some(k.mark), "keys must be plain strings");
-                continue;
-            };
-            if !allowed.contains(&key) {
-                let hint = closest(key, allowed.iter().copied())
-                    .map(|c| format!(" (did you mean {c}?)"))
-                    .unwrap_or_else(|| format!(" (allowed: {})", allowed.join(", ")));
-                self.err(
-                    &path.key(key),
-                    Some(k.mark),
-                    format!("unknown key {key}{hint}"),
-                );
-                continue;
-            }
-            fields.entries.push((key, v, k.mark));
-        }
-        Some(fields)
-    }
-
-    pub(super) fn string(&mut self, node: &Node, path: &KeyPath) -> Option<String> {
-        match &node.kind {
-            NodeKind::Scalar { value, .. } => Some(value.clone()),
-            _ => {
-                self.err(path, Some(node.mark), "expected a string");
-                None
-            }
-        }
-    }
-
-    pub(super) fn uint(&mut self, node: &Node, path: &KeyPath, what: &str) -> Option<u64> {
-        let parsed = scalar(node).and_then(|s| s.trim().parse::<u64>().ok());
-        if parsed.is_none() {
-            self.err(
-                path,
-                Some(node.mark),
-                format!("expected {what} (a whole number)"),
-            );
-        }
-        parsed
-    }
-
-    pub(super) fn size(&mut self, node: &Node, path: &KeyPath, bare: Unit) -> Option<u64> {
-        let Some(text) = scalar(node) else {
-            self.err(path, Some(node.mark), "expected a size such as 4GiB");
-            return None;
-        };
-        match size::parse(text, bare) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                self.err(path, Some(node.mark), e);
-                None
-            }
-        }
-    }
-
-    /// A string or a list of strings.
-    pub(super) fn strings(&mut self, node: &Node, path: &KeyPath) -> Vec<At<String>> {
-        match &node.kind {
-            NodeKind::Scalar { value, .. } => vec![At {
-                v: value.clone(),
-                path: path.clone(),
-                mark: node.mark,
-            }],
-            NodeKind::Seq(items) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, n)| {
-                    let p = path.index(i);
-                    self.string(n, &p).map(|v| At {
-                        v,
-                        path: p,
-                        mark: n.mark,
-                    })
-                })
-                .collect(),
-            NodeKind::Map(_) => {
-                self.err(
-                    path,
-                    Some(node.mark),
-                    "expected a string or a list of strings",
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    fn list<'n>(&mut self, node: &'n Node, path: &KeyPath) -> &'n [Node] {
-        match &node.kind {
-            NodeKind::Seq(items) => items,
-            _ => {
-                self.err(path, Some(node.mark), "expected a list");
-                &[]
-            }
-        }
-    }
-
-    /// A path relative to the spec's directory.
-    pub(super) fn file_ref(&mut self, s: At<String>) -> At<PathBuf> {
-        let p = self.dir.join(&s.v);
-        self.srcs.files.push((p.clone(), s.path.clone(), s.mark));
-        At {
-            v: p,
-            path: s.path,
-            mark: s.mark,
-        }
-    }
-
     fn cluster(&mut self, root: &Node, opts: &LoadOptions) -> Option<Cluster> {
         const KEYS: &[&str] = &[
             "name",
@@ -570,16 +313,6 @@ impl Reader {
             }
         }
         out
-    }
-
-    pub(super) fn required_string(&mut self, f: &Fields<'_>, key: &str) -> Option<String> {
-        match f.get(key) {
-            Some(n) => self.string(n, &f.path.key(key)),
-            None => {
-                self.err(&f.path.key(key), Some(f.mark), format!("{key} is required"));
-                None
-            }
-        }
     }
 
     fn networks(&mut self, node: &Node, path: &KeyPath) -> Vec<Network> {
@@ -936,26 +669,6 @@ impl Reader {
         })
     }
 
-    /// Names become hostnames, volume prefixes and domain names: one DNS
-    /// label each, lowercase.
-    pub(super) fn check_name(&mut self, name: &str, path: &KeyPath, mark: Mark, max: usize) {
-        let ok = !name.is_empty()
-            && name.len() <= max
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !name.starts_with('-')
-            && !name.ends_with('-');
-        if !ok {
-            self.err(
-                path,
-                Some(mark),
-                format!("{name:?} is not a valid name: use 1 to {max} lowercase letters, digits and '-', not starting or ending with '-'"),
-            );
-        }
-    }
-
-    /// Defaults applied, `count` expanded.
     pub(super) fn expand(&mut self, defaults: &NodePart, parts: Vec<NodePart>) -> Vec<SpecNode> {
         let mut nodes = Vec::new();
         for part in parts {
@@ -1181,17 +894,6 @@ fn ip_problem(
     taken
         .insert((net.clone(), ip), node.to_string())
         .map(|other| format!("ip {ip} is also given to node {other}"))
-}
-
-/// Where the value of `key` in mapping `node` was written.
-fn value_mark(node: &Node, key: &str) -> Option<Mark> {
-    match &node.kind {
-        NodeKind::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| scalar(k) == Some(key))
-            .map(|(_, v)| v.mark),
-        _ => None,
-    }
 }
 
 /// The node's own value, else the default's.

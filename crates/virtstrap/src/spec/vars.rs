@@ -19,7 +19,8 @@
 use virtstrap_butane::yaml::{Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
-use super::load::{At, LoadOptions, NodePart, Reader};
+use super::load::{LoadOptions, NodePart};
+use super::reader::{At, Reader};
 use super::{Cluster, DomainNaming, Image, Os, Role};
 
 /// Base image a vars file's nodes boot from.
