@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
+mod checks;
 mod load;
 mod problem;
 mod reader;
