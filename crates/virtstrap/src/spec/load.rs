@@ -11,15 +11,14 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
-use virtstrap_butane::yaml::{self, Mark, Node, NodeKind};
+use virtstrap_butane::yaml::{self, Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
 use super::problem::{SpecError, SpecProblem};
 use super::reader::{scalar, value_mark, At, Reader};
 use super::size::{self, Unit};
 use super::{
-    Boot, Cluster, Disk, DomainNaming, DomainType, Image, NetMode, Network, Nic, Node as SpecNode,
-    Os, Pool, Role,
+    Boot, Cluster, Disk, DomainNaming, DomainType, Image, NetMode, Network, Nic, Os, Pool, Role,
 };
 
 /// How to load.
@@ -667,85 +666,6 @@ impl Reader {
             mark: f.mark,
         })
     }
-
-    pub(super) fn expand(&mut self, defaults: &NodePart, parts: Vec<NodePart>) -> Vec<SpecNode> {
-        let mut nodes = Vec::new();
-        for part in parts {
-            let Some(name) = part.name.clone() else {
-                continue;
-            };
-            self.check_name(&name.v, &name.path, name.mark, 63);
-            let count = match &part.count {
-                Some(c) if c.v == 0 || c.v > 10_000 => {
-                    self.err(
-                        &c.path,
-                        Some(c.mark),
-                        format!("count {} is out of range (1 to 10000)", c.v),
-                    );
-                    continue;
-                }
-                Some(c) => c.v,
-                None => 1,
-            };
-            let nics: Vec<At<Nic>> =
-                pick(&part.networks, &defaults.networks).unwrap_or_else(|| {
-                    vec![At {
-                        v: Nic {
-                            network: "default".into(),
-                            ip: None,
-                            mac: None,
-                        },
-                        path: name.path.clone(),
-                        mark: name.mark,
-                    }]
-                });
-            let mut butane: Vec<PathBuf> = Vec::new();
-            if let Some(files) = pick(&part.butane, &defaults.butane) {
-                butane.extend(files.into_iter().map(|f| f.v));
-            }
-            for i in 1..=count {
-                let node_name = if part.count.is_some() {
-                    format!("{}{i}", name.v)
-                } else {
-                    name.v.clone()
-                };
-                self.srcs.node_names.push((name.path.clone(), name.mark));
-                let marks: Vec<(KeyPath, Mark, Mark)> = nics
-                    .iter()
-                    .map(|n| {
-                        let found = self.nic_marks.iter().find(|(m, _, _)| *m == n.mark);
-                        let (ip, mac) = found.map_or((n.mark, n.mark), |(_, ip, mac)| (*ip, *mac));
-                        (n.path.clone(), ip, mac)
-                    })
-                    .collect();
-                self.srcs.nics.push(marks);
-                nodes.push(SpecNode {
-                    name: node_name,
-                    roles: pick(&part.roles, &defaults.roles).unwrap_or_else(|| vec![Role::Worker]),
-                    vcpus: part.vcpus.or(defaults.vcpus).unwrap_or(2),
-                    memory_mib: part.memory_mib.or(defaults.memory_mib).unwrap_or(4096),
-                    disk: pick(&part.disk, &defaults.disk).unwrap_or_else(|| Disk {
-                        pool: "default".into(),
-                        size_bytes: 20 * 1024 * 1024 * 1024,
-                    }),
-                    extra_disks: pick(&part.extra_disks, &defaults.extra_disks).unwrap_or_default(),
-                    networks: nics.iter().map(|n| n.v.clone()).collect(),
-                    butane: butane.clone(),
-                    domain_type: part
-                        .domain_type
-                        .or(defaults.domain_type)
-                        .unwrap_or(DomainType::Kvm),
-                    boot: pick(&part.boot, &defaults.boot).map(|b| b.v),
-                });
-            }
-        }
-        nodes
-    }
-}
-
-/// The node's own value, else the default's.
-fn pick<T: Clone>(own: &Option<T>, default: &Option<T>) -> Option<T> {
-    own.clone().or_else(|| default.clone())
 }
 
 /// libvirt refuses malformed and multicast MACs.
