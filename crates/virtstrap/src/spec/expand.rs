@@ -10,7 +10,7 @@
 use virtstrap_butane::yaml::Mark;
 use virtstrap_butane::KeyPath;
 
-use super::load::NodePart;
+use super::node::NodePart;
 use super::reader::{At, Reader};
 use super::{Disk, DomainType, Nic, Node as SpecNode, Role};
 

@@ -12,6 +12,7 @@ use ipnet::Ipv4Net;
 mod checks;
 mod expand;
 mod load;
+mod node;
 mod problem;
 mod reader;
 pub mod size;

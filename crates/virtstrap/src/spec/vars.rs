@@ -19,7 +19,8 @@
 use virtstrap_butane::yaml::{Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
-use super::load::{LoadOptions, NodePart};
+use super::load::LoadOptions;
+use super::node::NodePart;
 use super::reader::{At, Reader};
 use super::{Cluster, DomainNaming, Image, Os, Role};
 
