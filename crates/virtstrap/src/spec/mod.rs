@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 
 mod checks;
+mod cluster;
 mod expand;
 mod load;
 mod node;
