@@ -34,7 +34,7 @@ pub(super) struct NodePart {
     pub(super) extra_disks: Option<Vec<Disk>>,
     /// `networks`, each NIC with where it was written.
     pub(super) networks: Option<Vec<At<Nic>>>,
-    /// `butane` files, relative to the spec's directory resolved.
+    /// `butane` files, resolved against the spec's directory.
     pub(super) butane: Option<Vec<At<PathBuf>>>,
     /// `domain_type`.
     pub(super) domain_type: Option<DomainType>,
@@ -42,6 +42,7 @@ pub(super) struct NodePart {
     pub(super) boot: Option<At<Boot>>,
 }
 
+/// The keys a node may have; `defaults` may have all but name and count.
 const NODE_KEYS: &[&str] = &[
     "name",
     "count",
@@ -69,8 +70,8 @@ impl Reader {
             return NodePart::default();
         };
         let key = |k: &str| path.key(k);
-        // fields are read in this order (struct fields are evaluated as
-        // written), which is the order their problems are found in
+        // a struct literal evaluates its fields in the order written, so
+        // the fields are read, and their problems found, in this order
         NodePart {
             name: self.node_name(&f, defaults),
             count: f.get("count").and_then(|n| {
@@ -245,7 +246,8 @@ impl Reader {
         })
     }
 
-    /// `networks`: each a network name, or a mapping with name, ip, mac.
+    /// `networks`: a list, each a network name or a mapping with name, ip
+    /// and mac.
     pub(super) fn nics(&mut self, node: &Node, path: &KeyPath) -> Vec<At<Nic>> {
         let mut out = Vec::new();
         for (i, item) in self.list(node, path).iter().enumerate() {
