@@ -4,9 +4,10 @@ use clap::{Args as ClapArgs, ValueEnum};
 
 use crate::render::domain::{domain_xml_with_ignition, DomainOptions};
 use crate::render::host::HostFacts;
-use crate::render::ignition::{ignition_hash, node_ignition};
+use crate::render::ignition::{ignition_hash, node_ignition, NodeIgnition};
 use crate::render::network::network_xml;
 use crate::render::storage::{node_volumes, pool_xml};
+use crate::spec::{Cluster, Node};
 
 use super::spec_args::{IgnitionErrors, SpecArgs};
 use super::BadInput;
@@ -67,59 +68,93 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .into());
     };
     let ign = node_ignition(c, node, &loaded.butane).map_err(IgnitionErrors::from)?;
+    print!("{}", render(args, c, node, &ign));
+    Ok(())
+}
+
+/// The parts `--only` asks for (all of them without it), in order.
+fn render(args: &Args, c: &Cluster, node: &Node, ign: &NodeIgnition) -> String {
     let host = HostFacts::default();
+    let show = |p: Part| args.only.is_none_or(|o| o == p);
+    let mut out = String::new();
+    if show(Part::Domain) {
+        out.push_str(&domain(args, c, node, &host, ign));
+    }
+    if show(Part::Volumes) {
+        out.push_str(&volumes(c, node, &host));
+    }
+    if show(Part::Networks) {
+        out.push_str(&networks_and_pools(c, node));
+    }
+    if show(Part::Ignition) {
+        out.push_str(&ignition(ign, args.only.is_none()));
+    }
+    out
+}
+
+/// The domain XML, with the hash of the Ignition config it is given.
+fn domain(args: &Args, c: &Cluster, node: &Node, host: &HostFacts, ign: &NodeIgnition) -> String {
     let opts = DomainOptions {
         explain: args.explain,
         qemu_commandline_fw_cfg: args.qemu_commandline_fw_cfg,
     };
-    let show = |p: Part| args.only.is_none_or(|o| o == p);
+    let mut out = format!("<!-- domain {} -->\n", c.domain_name(node));
+    let hash = ignition_hash(&ign.json);
+    out.push_str(&domain_xml_with_ignition(c, node, host, &opts, &hash));
+    out.push('\n');
+    out
+}
+
+/// The node's volumes: root overlay, data disks, Ignition.
+fn volumes(c: &Cluster, node: &Node, host: &HostFacts) -> String {
     let mut out = String::new();
-    if show(Part::Domain) {
-        out.push_str(&format!("<!-- domain {} -->\n", c.domain_name(node)));
-        let hash = ignition_hash(&ign.json);
-        out.push_str(&domain_xml_with_ignition(c, node, &host, &opts, &hash));
-        out.push('\n');
+    for v in node_volumes(c, node, host) {
+        out.push_str(&format!(
+            "<!-- volume {} in pool {} -->\n{}\n",
+            v.name, v.pool, v.xml
+        ));
     }
-    if show(Part::Volumes) {
-        for v in node_volumes(c, node, &host) {
-            out.push_str(&format!(
-                "<!-- volume {} in pool {} -->\n{}\n",
-                v.name, v.pool, v.xml
-            ));
-        }
+    out
+}
+
+/// The declared networks the node's NICs are on and the declared pools
+/// its disks are in.
+fn networks_and_pools(c: &Cluster, node: &Node) -> String {
+    let mut out = String::new();
+    for net in c
+        .networks
+        .iter()
+        .filter(|n| node.networks.iter().any(|nic| nic.network == n.name))
+    {
+        out.push_str(&format!(
+            "<!-- network {} -->\n{}\n",
+            net.name,
+            network_xml(c, net)
+        ));
     }
-    if show(Part::Networks) {
-        for net in c
-            .networks
-            .iter()
-            .filter(|n| node.networks.iter().any(|nic| nic.network == n.name))
-        {
-            out.push_str(&format!(
-                "<!-- network {} -->\n{}\n",
-                net.name,
-                network_xml(c, net)
-            ));
-        }
-        let pools = std::iter::once(&node.disk).chain(&node.extra_disks);
-        for pool in c
-            .pools
-            .iter()
-            .filter(|p| pools.clone().any(|d| d.pool == p.name))
-        {
-            out.push_str(&format!(
-                "<!-- pool {} -->\n{}\n",
-                pool.name,
-                pool_xml(pool)
-            ));
-        }
+    let pools = std::iter::once(&node.disk).chain(&node.extra_disks);
+    for pool in c
+        .pools
+        .iter()
+        .filter(|p| pools.clone().any(|d| d.pool == p.name))
+    {
+        out.push_str(&format!(
+            "<!-- pool {} -->\n{}\n",
+            pool.name,
+            pool_xml(pool)
+        ));
     }
-    if show(Part::Ignition) {
-        if args.only.is_none() {
-            out.push_str(&format!("<!-- Ignition (spec {}) -->\n", ign.version));
-        }
-        out.push_str(&ign.config.to_json(true));
-        out.push('\n');
+    out
+}
+
+/// The Ignition config, pretty-printed; with a header line unless it is
+/// printed alone (`--only ignition`, so the output is a usable `.ign`).
+fn ignition(ign: &NodeIgnition, header: bool) -> String {
+    let mut out = String::new();
+    if header {
+        out.push_str(&format!("<!-- Ignition (spec {}) -->\n", ign.version));
     }
-    print!("{out}");
-    Ok(())
+    out.push_str(&ign.config.to_json(true));
+    out.push('\n');
+    out
 }

@@ -9,11 +9,18 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
+mod checks;
+mod cluster;
+mod expand;
 mod load;
+mod node;
+mod problem;
+mod reader;
 pub mod size;
 mod vars;
 
-pub use load::{load, load_str, LoadOptions, SpecError, SpecProblem};
+pub use load::{load, load_str, LoadOptions};
+pub use problem::{SpecError, SpecProblem};
 
 /// The MAC a NIC of `node` in `cluster` on `network` gets unless the spec
 /// gives one: `52:54:00` (QEMU's prefix, which libvirt uses) and three

@@ -1,6 +1,8 @@
 //! Sizes as users write them: `4GiB`, `512MiB`, `20G`, or a bare number in
 //! the field's default unit (MiB for memory, GiB for disks, as the
-//! write-up's `vmem: 4096` and `size: 20` mean).
+//! write-up's `vmem: 4096` and `size: 20` mean). Used by the spec step
+//! (spec -> render -> plan -> apply) to read sizes, and after it to print
+//! them.
 
 /// Unit a bare number is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,10 @@
 //! The write-up's Ansible vars file, accepted as it is.
 //!
+//! The spec step's other way in (spec -> render -> plan -> apply): when
+//! the root has a `k8s_node` list, it is read here instead of as a
+//! `cluster.yaml`, with the same field readers, expansion and
+//! cross-checks.
+//!
 //! ```yaml
 //! k8s_node:
 //!   - node_name: master1
@@ -19,7 +24,9 @@
 use virtstrap_butane::yaml::{Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
-use super::load::{At, LoadOptions, NodePart, Reader};
+use super::load::LoadOptions;
+use super::node::NodePart;
+use super::reader::{At, Reader};
 use super::{Cluster, DomainNaming, Image, Os, Role};
 
 /// Base image a vars file's nodes boot from.
@@ -27,6 +34,8 @@ pub const VARS_IMAGE_POOL: &str = "default";
 /// Base image volume a vars file's nodes boot from.
 pub const VARS_IMAGE_VOLUME: &str = "fedora-coreos.qcow2";
 
+/// The cluster a vars file describes; `None` when it has no readable
+/// `k8s_node` list.
 pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cluster> {
     let NodeKind::Map(entries) = &root.kind else {
         return None;
@@ -73,6 +82,8 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
     })
 }
 
+/// One `k8s_node` entry as written; `None` when it cannot be read or has
+/// no `node_name`.
 fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
     let f = r.map(
         item,
@@ -105,32 +116,33 @@ fn node(r: &mut Reader, item: &Node, path: &KeyPath) -> Option<NodePart> {
     if let Some(n) = f.get("networks") {
         part.networks = Some(r.nics(n, &path.key("networks")));
     }
-    let master = match f.get("is_master") {
-        Some(n) => match &n.kind {
-            NodeKind::Scalar { value, .. } => match value.as_str() {
-                "true" | "True" | "yes" | "on" => true,
-                "false" | "False" | "no" | "off" => false,
-                other => {
-                    let msg = format!("is_master must be true or false, not {other:?}");
-                    r.err(&path.key("is_master"), Some(n.mark), msg);
-                    false
-                }
-            },
-            _ => {
-                r.err(
-                    &path.key("is_master"),
-                    Some(n.mark),
-                    "is_master must be true or false",
-                );
-                false
-            }
-        },
-        None => false,
-    };
+    let master = f
+        .get("is_master")
+        .is_some_and(|n| is_master(r, n, &path.key("is_master")));
     part.roles = Some(vec![if master {
         Role::ControlPlane
     } else {
         Role::Worker
     }]);
     Some(part)
+}
+
+/// `is_master`: true/True/yes/on or false/False/no/off, as Ansible vars
+/// files write booleans; anything else is a problem (and a worker).
+fn is_master(r: &mut Reader, n: &Node, path: &KeyPath) -> bool {
+    match &n.kind {
+        NodeKind::Scalar { value, .. } => match value.as_str() {
+            "true" | "True" | "yes" | "on" => true,
+            "false" | "False" | "no" | "off" => false,
+            other => {
+                let msg = format!("is_master must be true or false, not {other:?}");
+                r.err(path, Some(n.mark), msg);
+                false
+            }
+        },
+        _ => {
+            r.err(path, Some(n.mark), "is_master must be true or false");
+            false
+        }
+    }
 }

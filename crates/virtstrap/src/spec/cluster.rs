@@ -1,0 +1,368 @@
+//! Reading the top of `cluster.yaml`: the cluster's own fields, the
+//! pools and networks it declares, and its list of nodes.
+//!
+//! Part of the spec step (spec -> render -> plan -> apply): the root
+//! mapping is read key by key, `defaults:` and each node are handed to
+//! the node reader, and the nodes are expanded before the cluster is
+//! returned for the cross-checks.
+
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+use virtstrap_butane::yaml::{Node, NodeKind};
+use virtstrap_butane::KeyPath;
+
+use super::load::LoadOptions;
+use super::node::NodePart;
+use super::reader::{Fields, Reader};
+use super::{Cluster, DomainNaming, Image, NetMode, Network, Node as SpecNode, Os, Pool};
+
+/// The keys the root of `cluster.yaml` may have.
+const CLUSTER_KEYS: &[&str] = &[
+    "name",
+    "connect",
+    "os",
+    "image",
+    "ssh_authorized_keys",
+    "butane",
+    "domain_name",
+    "defaults",
+    "nodes",
+    "pools",
+    "networks",
+];
+
+impl Reader {
+    /// The cluster `root` describes, nodes expanded; `None` when the root
+    /// is not a mapping.
+    pub(super) fn cluster(&mut self, root: &Node, opts: &LoadOptions) -> Option<Cluster> {
+        let f = self.map(root, &KeyPath::root(), CLUSTER_KEYS)?;
+        let p = KeyPath::root();
+        let name = self.cluster_name(&f);
+        let connect = f
+            .get("connect")
+            .and_then(|n| self.string(n, &p.key("connect")));
+        let os = self.os(&f);
+        let domain_name = self.domain_naming(&f);
+        let image = f.get("image").and_then(|n| self.image(n, &p.key("image")));
+        let ssh_authorized_keys = self.ssh_keys(&f);
+        let butane = self.cluster_butane(&f, opts);
+        let defaults = match f.get("defaults") {
+            Some(n) => self.node_part(n, &p.key("defaults"), true),
+            None => NodePart::default(),
+        };
+        let pools = f
+            .get("pools")
+            .map(|n| self.pools(n, &p.key("pools")))
+            .unwrap_or_default();
+        let networks = f
+            .get("networks")
+            .map(|n| self.networks(n, &p.key("networks")))
+            .unwrap_or_default();
+        let parts = self.node_parts(&f);
+        let nodes = self.expand(&defaults, parts);
+        self.check_image_given(&f, &nodes);
+        Some(Cluster {
+            // a missing or bad name is reported above; keep checking
+            name: name.unwrap_or_default(),
+            connect,
+            os,
+            image: image.unwrap_or_else(|| Image {
+                pool: String::new(),
+                volume: String::new(),
+                format: "qcow2".into(),
+            }),
+            ssh_authorized_keys,
+            butane,
+            domain_name,
+            nodes,
+            pools,
+            networks,
+        })
+    }
+
+    /// `name`: required, a name of at most 40 characters.
+    fn cluster_name(&mut self, f: &Fields<'_>) -> Option<String> {
+        let path = f.path.key("name");
+        let Some(n) = f.get("name") else {
+            self.err(&path, Some(f.mark), "name is required (the cluster's name)");
+            return None;
+        };
+        let name = self.string(n, &path)?;
+        self.check_name(&name, &path, n.mark, 40);
+        Some(name)
+    }
+
+    /// `os`: fcos (the default) or flatcar.
+    fn os(&mut self, f: &Fields<'_>) -> Os {
+        let p = &f.path;
+        match f
+            .get("os")
+            .and_then(|n| self.string(n, &p.key("os")))
+            .as_deref()
+        {
+            None | Some("fcos") => Os::Fcos,
+            Some("flatcar") => Os::Flatcar,
+            Some(other) => {
+                let m = f.get("os").map(|n| n.mark);
+                self.err(
+                    &p.key("os"),
+                    m,
+                    format!("unknown os {other:?} (fcos or flatcar)"),
+                );
+                Os::Fcos
+            }
+        }
+    }
+
+    /// `domain_name`: prefixed (the default) or node.
+    fn domain_naming(&mut self, f: &Fields<'_>) -> DomainNaming {
+        let p = &f.path;
+        match f
+            .get("domain_name")
+            .and_then(|n| self.string(n, &p.key("domain_name")))
+            .as_deref()
+        {
+            None | Some("prefixed") => DomainNaming::Prefixed,
+            Some("node") => DomainNaming::Node,
+            Some(other) => {
+                let m = f.get("domain_name").map(|n| n.mark);
+                self.err(
+                    &p.key("domain_name"),
+                    m,
+                    format!("unknown domain_name {other:?} (prefixed or node)"),
+                );
+                DomainNaming::Prefixed
+            }
+        }
+    }
+
+    /// `ssh_authorized_keys`: a key or a list of keys.
+    fn ssh_keys(&mut self, f: &Fields<'_>) -> Vec<String> {
+        f.get("ssh_authorized_keys")
+            .map(|n| self.strings(n, &f.path.key("ssh_authorized_keys")))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.v)
+            .collect()
+    }
+
+    /// Butane files for every node: the caller's, then the spec's own.
+    fn cluster_butane(&mut self, f: &Fields<'_>, opts: &LoadOptions) -> Vec<PathBuf> {
+        let mut butane: Vec<PathBuf> = opts.extra_butane.clone();
+        for s in f
+            .get("butane")
+            .map(|n| self.strings(n, &f.path.key("butane")))
+            .unwrap_or_default()
+        {
+            butane.push(self.file_ref(s).v);
+        }
+        butane
+    }
+
+    /// `nodes` as written: required, a list that is not empty.
+    fn node_parts(&mut self, f: &Fields<'_>) -> Vec<NodePart> {
+        let p = f.path.key("nodes");
+        let Some(n) = f.get("nodes") else {
+            self.err(&p, Some(f.mark), "nodes is required (a list of VMs)");
+            return Vec::new();
+        };
+        let mut parts = Vec::new();
+        for (i, item) in self.list(n, &p).iter().enumerate() {
+            parts.push(self.node_part(item, &p.index(i), false));
+        }
+        if matches!(&n.kind, NodeKind::Seq(items) if items.is_empty()) {
+            self.err(&p, Some(n.mark), "the cluster has no nodes");
+        }
+        parts
+    }
+
+    /// `image` may be left out only when every node boots a kernel.
+    fn check_image_given(&mut self, f: &Fields<'_>, nodes: &[SpecNode]) {
+        if f.get("image").is_none() && nodes.iter().any(|n| n.boot.is_none()) {
+            self.err(
+                &f.path.key("image"),
+                Some(f.mark),
+                "image is required: the base image ({pool, volume}) root disks are layered on",
+            );
+        }
+    }
+
+    /// `image`: the base image's pool, volume and format.
+    fn image(&mut self, node: &Node, path: &KeyPath) -> Option<Image> {
+        let f = self.map(node, path, &["pool", "volume", "format"])?;
+        let get = |k: &str, r: &mut Self| {
+            let v = f.get(k).and_then(|n| r.string(n, &path.key(k)));
+            if v.is_none() && k != "format" && f.get(k).is_none() {
+                r.err(&path.key(k), Some(f.mark), format!("image.{k} is required"));
+            }
+            v
+        };
+        let pool = get("pool", self);
+        let volume = get("volume", self);
+        let format = get("format", self).unwrap_or_else(|| "qcow2".into());
+        if !matches!(format.as_str(), "qcow2" | "raw") {
+            let m = f.get("format").map(|n| n.mark);
+            self.err(
+                &path.key("format"),
+                m,
+                format!("unknown image format {format:?} (qcow2 or raw)"),
+            );
+        }
+        Some(Image {
+            pool: pool?,
+            volume: volume?,
+            format,
+        })
+    }
+
+    /// `pools`: declared directory pools, each a name and an absolute path.
+    fn pools(&mut self, node: &Node, path: &KeyPath) -> Vec<Pool> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(node, path).iter().enumerate() {
+            let p = path.index(i);
+            let Some(f) = self.map(item, &p, &["name", "path"]) else {
+                continue;
+            };
+            let name = self.required_string(&f, "name");
+            let dir = self.required_string(&f, "path");
+            if let Some(d) = &dir {
+                if !d.starts_with('/') {
+                    let m = f.get("path").map(|n| n.mark);
+                    self.err(&p.key("path"), m, "pool path must be absolute");
+                }
+            }
+            if let (Some(name), Some(dir)) = (name, dir) {
+                let m = f.get("name").map_or(f.mark, |n| n.mark);
+                self.check_name(&name, &p.key("name"), m, 64);
+                self.srcs.pools.push((p.key("name"), m));
+                out.push(Pool {
+                    name,
+                    path: PathBuf::from(dir),
+                });
+            }
+        }
+        out
+    }
+
+    /// `networks`: declared libvirt networks.
+    fn networks(&mut self, node: &Node, path: &KeyPath) -> Vec<Network> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(node, path).iter().enumerate() {
+            out.extend(self.network(item, &path.index(i)));
+        }
+        out
+    }
+
+    /// One declared network; `None` when it is not a mapping or has no
+    /// name.
+    fn network(&mut self, item: &Node, p: &KeyPath) -> Option<Network> {
+        let f = self.map(item, p, &["name", "mode", "cidr", "bridge"])?;
+        let name = self.required_string(&f, "name");
+        let mode = self.net_mode(&f);
+        let cidr = f.get("cidr").and_then(|n| self.cidr(n, &p.key("cidr")));
+        let bridge = f
+            .get("bridge")
+            .and_then(|n| self.string(n, &p.key("bridge")));
+        self.check_mode_fields(&f, mode, bridge.is_some());
+        let name = name?;
+        let m = f.get("name").map_or(f.mark, |n| n.mark);
+        self.check_name(&name, &p.key("name"), m, 64);
+        self.srcs.networks.push((p.key("name"), m));
+        self.srcs
+            .cidrs
+            .push((p.key("cidr"), f.get("cidr").map_or(m, |n| n.mark)));
+        Some(Network {
+            name,
+            mode,
+            cidr,
+            bridge,
+        })
+    }
+
+    /// `mode`: nat (the default), isolated or bridge.
+    fn net_mode(&mut self, f: &Fields<'_>) -> NetMode {
+        let p = &f.path;
+        match f
+            .get("mode")
+            .and_then(|n| self.string(n, &p.key("mode")))
+            .as_deref()
+        {
+            None | Some("nat") => NetMode::Nat,
+            Some("isolated") => NetMode::Isolated,
+            Some("bridge") => NetMode::Bridge,
+            Some(other) => {
+                let m = f.get("mode").map(|n| n.mark);
+                self.err(
+                    &p.key("mode"),
+                    m,
+                    format!("unknown network mode {other:?} (nat, isolated or bridge)"),
+                );
+                NetMode::Nat
+            }
+        }
+    }
+
+    /// `cidr`: a network address (no host bits) of a /29 or larger.
+    fn cidr(&mut self, n: &Node, path: &KeyPath) -> Option<Ipv4Net> {
+        let text = self.string(n, path)?;
+        match text.parse::<Ipv4Net>() {
+            Ok(net) if net.prefix_len() > 29 => {
+                self.err(
+                    path,
+                    Some(n.mark),
+                    format!("{text} is too small for guests (use a /29 or larger)"),
+                );
+                None
+            }
+            Ok(net) if net.network() != net.addr() => {
+                self.err(
+                    path,
+                    Some(n.mark),
+                    format!("{text} has host bits set (did you mean {}?)", net.trunc()),
+                );
+                None
+            }
+            Ok(net) => Some(net),
+            Err(_) => {
+                self.err(
+                    path,
+                    Some(n.mark),
+                    format!("{text:?} is not an IPv4 CIDR such as 192.168.150.0/24"),
+                );
+                None
+            }
+        }
+    }
+
+    /// What each mode needs: a bridge mode network a host bridge and no
+    /// cidr, a nat or isolated one a cidr.
+    fn check_mode_fields(&mut self, f: &Fields<'_>, mode: NetMode, has_bridge: bool) {
+        let p = &f.path;
+        match mode {
+            NetMode::Bridge if !has_bridge => {
+                self.err(
+                    &p.key("bridge"),
+                    Some(f.mark),
+                    "bridge mode needs bridge: the host bridge to attach to",
+                );
+            }
+            NetMode::Bridge if f.get("cidr").is_some() => {
+                let m = f.get("cidr").map(|n| n.mark);
+                self.err(
+                    &p.key("cidr"),
+                    m,
+                    "a bridge network's addresses come from the LAN: remove cidr",
+                );
+            }
+            NetMode::Nat | NetMode::Isolated if f.get("cidr").is_none() => {
+                self.err(
+                    &p.key("cidr"),
+                    Some(f.mark),
+                    "cidr is required for nat and isolated networks (e.g. 192.168.150.0/24)",
+                );
+            }
+            _ => {}
+        }
+    }
+}
