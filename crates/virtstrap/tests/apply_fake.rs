@@ -480,3 +480,30 @@ fn destroy_removes_a_pool_left_half_made() {
     destroy_all(&b, &w);
     assert_eq!(b.state(), host());
 }
+
+/// The demo cluster's plan, as `plan` prints it, against a host with only
+/// the base image and against one that drifted (memory changed in the
+/// spec, a node stopped, a data disk gone), in the golden file
+/// `tests/golden/demo/plan.txt` (rewritten with UPDATE_GOLDEN=1).
+#[test]
+fn the_demo_plan_matches_its_golden_file() {
+    let mut c = demo();
+    let b = FakeBackend::with_state(host());
+    let mut text = plan(&b, &want(&c)).to_text("demo", "fake:///");
+    assert!(apply_all(&b, &want(&c)).ok());
+    let mut s = b.state();
+    s.domains.get_mut("demo-worker1").expect("worker1").running = false;
+    s.volumes
+        .remove(&("bulk".into(), "demo-worker2-data1.qcow2".into()));
+    c.nodes[0].memory_mib = 4096;
+    let drifted = FakeBackend::with_state(s);
+    text.push('\n');
+    text.push_str(&plan(&drifted, &want(&c)).to_text("demo", "fake:///"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/demo/plan.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).expect("write golden");
+    }
+    let golden = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+    assert_eq!(text, golden, "{} differs", path.display());
+}

@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::plan::{Change, Plan};
+use crate::plan::Plan;
 use crate::render::domain::DomainOptions;
 use crate::session::{resolve_uri, Session};
 
@@ -52,38 +52,9 @@ impl HostArgs {
     }
 }
 
-fn symbol(c: Change) -> &'static str {
-    match c {
-        Change::Create => "+",
-        Change::Update => "~",
-        Change::Replace => "-/+",
-        Change::Delete => "-",
-    }
-}
-
-/// The plan for people: a summary line, then one line a step.
+/// The plan for people.
 pub fn print_plan(cluster: &str, uri: &str, plan: &Plan) {
-    if plan.steps.is_empty() {
-        println!("cluster {cluster} on {uri}: up to date, nothing to do");
-        return;
-    }
-    let count = |c: Change| plan.steps.iter().filter(|s| s.change == c).count();
-    println!(
-        "cluster {cluster} on {uri}: {} steps ({} create, {} update, {} replace, {} delete)",
-        plan.steps.len(),
-        count(Change::Create),
-        count(Change::Update),
-        count(Change::Replace),
-        count(Change::Delete)
-    );
-    for s in &plan.steps {
-        println!(
-            "  {:>3} {:<60} {}",
-            symbol(s.change),
-            s.action.describe(),
-            s.reason
-        );
-    }
+    print!("{}", plan.to_text(cluster, uri));
 }
 
 /// The plan for programs.

@@ -60,9 +60,9 @@ fn row_json(r: &NodeStatus) -> serde_json::Value {
     })
 }
 
-fn print_table(rows: &[NodeStatus]) {
-    let cells: Vec<[String; 9]> = rows
-        .iter()
+/// Each row's cells, in the order of the table's headings.
+fn cells(rows: &[NodeStatus]) -> Vec<[String; 9]> {
+    rows.iter()
         .map(|r| {
             let shown = r.shown();
             let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
@@ -82,7 +82,11 @@ fn print_table(rows: &[NodeStatus]) {
                 },
             ]
         })
-        .collect();
+        .collect()
+}
+
+fn print_table(rows: &[NodeStatus]) {
+    let cells = cells(rows);
     let heads = [
         "NODE",
         "STATE",

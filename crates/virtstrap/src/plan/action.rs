@@ -190,6 +190,49 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+impl Change {
+    /// The mark `plan` prints: `+` create, `~` update, `-/+` replace,
+    /// `-` delete.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Change::Create => "+",
+            Change::Update => "~",
+            Change::Replace => "-/+",
+            Change::Delete => "-",
+        }
+    }
+}
+
+impl Plan {
+    /// The plan for people: a summary line naming `cluster` and `uri`,
+    /// then one line a step with its mark, what it does and why.
+    pub fn to_text(&self, cluster: &str, uri: &str) -> String {
+        if self.steps.is_empty() {
+            return format!("cluster {cluster} on {uri}: up to date, nothing to do\n");
+        }
+        let count = |c: Change| self.steps.iter().filter(|s| s.change == c).count();
+        let mut out = format!(
+            "cluster {cluster} on {uri}: {} steps ({} create, {} update, {} replace, {} delete)\n",
+            self.steps.len(),
+            count(Change::Create),
+            count(Change::Update),
+            count(Change::Replace),
+            count(Change::Delete)
+        );
+        for s in &self.steps {
+            let line = format!(
+                "  {:>3} {:<60} {}",
+                s.change.symbol(),
+                s.action.describe(),
+                s.reason
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// A step with no node (pools and networks); [`tag`] gives it one.
 pub(crate) fn step(action: Action, change: Change, reason: impl Into<Arc<str>>) -> Step {
     Step {

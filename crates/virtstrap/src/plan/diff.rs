@@ -439,38 +439,8 @@ pub fn destroy(want: &Desired, actual: &Actual) -> Result<Plan, PlanError> {
     let mut conflicts = Vec::new();
     let reason: Arc<str> = Arc::from("destroy");
     for node in &want.nodes {
-        let Some(domain) = actual.domain(&node.domain) else {
-            continue;
-        };
-        let Some(owner) = domain
-            .owner
-            .as_ref()
-            .filter(|o| o.is_node(&want.cluster, &node.node))
-        else {
-            continue;
-        };
-        let mut present = Vec::new();
-        for (pool, name) in &owner.volumes {
-            match actual.volume(pool, name) {
-                Some(Some(_)) => present.push((pool.as_str(), name.as_str())),
-                Some(None) => {}
-                None => conflicts.push(format!(
-                    "pool {pool} exists but is not started, so volume {pool}/{name} of node {} \
-                     cannot be deleted: start it (virsh pool-start {pool})",
-                    node.node
-                )),
-            }
-        }
         let from = steps.len();
-        let change = Change::Delete;
-        remove_node(
-            &node.domain,
-            domain.running,
-            present.into_iter(),
-            &mut steps,
-            change,
-            &reason,
-        );
+        destroy_node(want, actual, node, &reason, &mut steps, &mut conflicts);
         tag(&mut steps, from, &node.node);
     }
     for net in &want.networks {
@@ -485,10 +455,10 @@ pub fn destroy(want: &Desired, actual: &Actual) -> Result<Plan, PlanError> {
         }
     }
     for (name, _) in &want.pools {
-        let Some(p) = actual.pool(name) else {
-            continue;
-        };
-        if half_made(p) || actual.marked_pools.contains(name) {
+        let ours = actual
+            .pool(name)
+            .is_some_and(|p| half_made(p) || actual.marked_pools.contains(name));
+        if ours {
             let delete = Action::DeletePool { name: name.clone() };
             steps.push(step(delete, Change::Delete, reason.clone()));
         }
@@ -500,6 +470,49 @@ pub fn destroy(want: &Desired, actual: &Actual) -> Result<Plan, PlanError> {
     }
 }
 
+/// Stop and undefine the node's domain if it is this cluster's node, and
+/// delete every volume its record lists that is there.
+fn destroy_node(
+    want: &Desired,
+    actual: &Actual,
+    node: &DesiredNode,
+    reason: &Arc<str>,
+    steps: &mut Vec<Step>,
+    conflicts: &mut Vec<String>,
+) {
+    let Some(domain) = actual.domain(&node.domain) else {
+        return;
+    };
+    let Some(owner) = domain
+        .owner
+        .as_ref()
+        .filter(|o| o.is_node(&want.cluster, &node.node))
+    else {
+        return;
+    };
+    let mut present = Vec::new();
+    for (pool, name) in &owner.volumes {
+        match actual.volume(pool, name) {
+            Some(Some(_)) => present.push((pool.as_str(), name.as_str())),
+            Some(None) => {}
+            None => conflicts.push(format!(
+                "pool {pool} exists but is not started, so volume {pool}/{name} of node {} \
+                 cannot be deleted: start it (virsh pool-start {pool})",
+                node.node
+            )),
+        }
+    }
+    let change = Change::Delete;
+    remove_node(
+        &node.domain,
+        domain.running,
+        present.into_iter(),
+        steps,
+        change,
+        reason,
+    );
+}
+
 /// A declared pool running but not defined: only
 /// [`crate::libvirt::Backend::create_pool`] cut short makes one (it
 /// defines the pool last), so it is this cluster's, to finish or to
@@ -507,3 +520,7 @@ pub fn destroy(want: &Desired, actual: &Actual) -> Result<Plan, PlanError> {
 fn half_made(p: &PoolState) -> bool {
     p.active && !p.persistent
 }
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;
