@@ -68,7 +68,7 @@ pub enum LockError {
     /// Someone else holds it.
     #[error(
         "cluster {cluster} on {uri} is locked by {}\n  wait for that run to finish, or pass \
-         --lock-timeout DURATION (e.g. 5m) to wait for it; if that run is gone and the \
+         --lock-timeout DURATION (e.g. 5m) to wait for it;\n  if that run is gone and the \
          lock is not recognised as stale, --force-unlock breaks it",
         describe(.holder)
     )]
