@@ -847,14 +847,9 @@ fn nic_cross_checks_are_detected() {
         ),
         (one("10.0.0.0"), "$.nodes.0.networks.0.ip", "ip 10.0.0.0 is reserved"),
         (
-            format!("{H}nodes:\n  - name: a\n    networks:\n      - {{name: n, ip: 10.0.0.5}}\n"),
-            "$.nodes.0.networks.0.ip",
-            "ip 10.0.0.5 needs network n declared (networks: with a cidr)",
-        ),
-        (
-            format!("{H}defaults:\n  networks:\n    - {{name: n, ip: 10.0.0.5}}\nnodes:\n  - name: a\n"),
-            "$.defaults.networks.0.ip",
-            "needs network n declared",
+            format!("{H}nodes:\n  - name: a\n    networks:\n      - {{name: u, ip: 10.0.0.5}}\n  - name: b\n    networks:\n      - {{name: u, ip: 10.0.0.5}}\n"),
+            "$.nodes.1.networks.0.ip",
+            "ip 10.0.0.5 is also given to node a",
         ),
         (
             format!("{H}nodes:\n  - name: a\n    networks:\n      - {{name: n, ip: 10.0.0.5}}\n  - name: b\n    networks:\n      - {{name: n, ip: 10.0.0.5}}\n{net}"),
@@ -1250,4 +1245,19 @@ fn init_starter_spec_loads() {
     assert_eq!(c.nodes[0].roles, [Role::ControlPlane]);
     assert_eq!(c.nodes[0].butane.len(), 1);
     assert!(c.nodes[1..].iter().all(|n| n.roles == [Role::Worker]));
+}
+
+/// A static address on a network the spec does not declare is the host's
+/// to check (the plan reads that network's range), not the spec's.
+#[test]
+fn a_static_ip_on_an_undeclared_network_loads() {
+    let text = format!(
+        "{H}nodes:\n  - name: a\n    networks:\n      - {{name: default, ip: 192.168.122.9}}\n"
+    );
+    let c = virtstrap::spec::load_str(&text, Path::new("/x/cluster.yaml"), &LoadOptions::default())
+        .expect("loads: the host checks the range");
+    assert_eq!(
+        c.nodes[0].networks[0].ip,
+        Some("192.168.122.9".parse().expect("ip"))
+    );
 }

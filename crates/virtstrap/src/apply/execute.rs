@@ -4,8 +4,10 @@
 //! late.
 
 use crate::libvirt::{Backend, BackendError};
+use crate::plan::actual::ActualNetwork;
 use crate::plan::{pool_marker, Action};
 use crate::render::owner;
+use crate::xmltree::Element;
 
 fn marker_xml(cluster: &str) -> String {
     format!(
@@ -68,8 +70,21 @@ fn already_done(b: &dyn Backend, action: &Action) -> bool {
         Action::UndefineDomain { name } => domain(name).is_some_and(|d| d.is_none()),
         Action::CreateVolume { pool, name, .. } => volume(pool, name).flatten().is_some(),
         Action::DeleteVolume { pool, name } => volume(pool, name).is_some_and(|v| v.is_none()),
+        Action::AddDhcpHost { network, xml } => has_host(b, network, xml) == Some(true),
+        Action::DeleteDhcpHost { network, xml } => has_host(b, network, xml) == Some(false),
         _ => false,
     }
+}
+
+/// Whether `network` has a DHCP host entry for the MAC `host_xml` names
+/// (`None`: the host could not tell).
+fn has_host(b: &dyn Backend, network: &str, host_xml: &str) -> Option<bool> {
+    let mac = Element::parse(host_xml)
+        .ok()?
+        .attr("mac")?
+        .to_ascii_lowercase();
+    let net = ActualNetwork::from_state(&b.network(network).ok()??);
+    Some(net.dhcp_macs.contains(&mac))
 }
 
 /// The one `match` on [`Action`]: each is one backend call (two for a
@@ -81,6 +96,7 @@ fn run_action(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(
         Action::CreateNetwork { xml, .. } => backend.create_network(xml),
         Action::StartNetwork { name } => backend.start_network(name),
         Action::AddDhcpHost { network, xml } => backend.add_dhcp_host(network, xml),
+        Action::DeleteDhcpHost { network, xml } => backend.delete_dhcp_host(network, xml),
         Action::DefineDomain { xml, .. } => backend.define_domain(&xml.render()),
         Action::CreateVolume { pool, xml, .. } => backend.create_volume(pool, xml),
         Action::Upload { pool, name, data } => backend.upload_volume(pool, name, data),

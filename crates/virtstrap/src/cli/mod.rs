@@ -1,6 +1,6 @@
 //! Command-line front end: clap types and a thin dispatch. Each command
 //! parses, calls the core and prints; errors come back to one door,
-//! [`finish`], which prints them and picks the exit code.
+//! `finish`, which prints them and picks the exit code.
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::xmltree::Element;
 
 use super::{
-    Backend, BackendError, BackendResult, DomainState, LockState, NetworkState, PoolState,
-    VolumeState,
+    AddressSource, Backend, BackendError, BackendResult, DomainState, InterfaceAddress, Lease,
+    LockState, NetworkState, PoolState, VolumeState,
 };
 
 /// The fake host's objects.
@@ -29,6 +29,10 @@ pub struct FakeState {
     pub uploads: BTreeMap<(String, String), Vec<u8>>,
     /// Held locks by name.
     pub locks: BTreeMap<String, LockState>,
+    /// Current DHCP leases by network.
+    pub leases: BTreeMap<String, Vec<Lease>>,
+    /// What each source knows of a domain's addresses.
+    pub addresses: BTreeMap<(String, AddressSource), Vec<InterfaceAddress>>,
 }
 
 #[derive(Debug, Default)]
@@ -466,6 +470,37 @@ impl Backend for FakeBackend {
             g.state.locks.remove(name);
         }
         Ok(held)
+    }
+
+    fn delete_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
+        let mut g = self.call("delete dhcp host", network)?;
+        let Some(net) = g.state.networks.get_mut(network) else {
+            return Err(not_found("delete dhcp host", network));
+        };
+        let Some(at) = net.xml.find(host_xml) else {
+            return Err(refused(
+                "delete dhcp host",
+                network,
+                "couldn't locate a matching dhcp host entry",
+            ));
+        };
+        net.xml.replace_range(at..at + host_xml.len(), "");
+        Ok(())
+    }
+
+    fn dhcp_leases(&self, network: &str) -> BackendResult<Vec<Lease>> {
+        let g = self.call("get leases", network)?;
+        Ok(g.state.leases.get(network).cloned().unwrap_or_default())
+    }
+
+    fn interface_addresses(
+        &self,
+        domain: &str,
+        source: AddressSource,
+    ) -> BackendResult<Vec<InterfaceAddress>> {
+        let g = self.call(&format!("get addresses ({})", source.name()), domain)?;
+        let key = (domain.to_string(), source);
+        Ok(g.state.addresses.get(&key).cloned().unwrap_or_default())
     }
 }
 

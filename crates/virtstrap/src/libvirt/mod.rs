@@ -12,6 +12,7 @@ use std::path::PathBuf;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod real;
+mod real_addr;
 mod real_lock;
 #[cfg(any(test, feature = "testing"))]
 pub mod uploads;
@@ -54,6 +55,48 @@ pub struct VolumeState {
     pub xml: String,
     /// Capacity in bytes.
     pub capacity: u64,
+}
+
+/// Where an address of a guest's interface was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AddressSource {
+    /// The DHCP lease its libvirt network handed out.
+    Lease,
+    /// The host's ARP table.
+    Arp,
+    /// The QEMU guest agent inside the guest.
+    Agent,
+}
+
+impl AddressSource {
+    /// `lease`, `arp`, `agent`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressSource::Lease => "lease",
+            AddressSource::Arp => "arp",
+            AddressSource::Agent => "agent",
+        }
+    }
+}
+
+/// An IPv4 address on one of a guest's interfaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceAddress {
+    /// The interface's MAC (lowercase).
+    pub mac: String,
+    /// The address.
+    pub ip: std::net::Ipv4Addr,
+}
+
+/// A DHCP lease a libvirt network handed out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The client's MAC (lowercase).
+    pub mac: String,
+    /// The leased address.
+    pub ip: std::net::Ipv4Addr,
+    /// The host name the client sent, if any.
+    pub hostname: Option<String>,
 }
 
 /// A cluster lock as the host holds it (see [`crate::apply::lock`]).
@@ -176,4 +219,17 @@ pub trait Backend: Send + Sync {
     /// Release the lock `name` if it is still held under `token`; `false`
     /// when it is not (never removes another holder's lock).
     fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool>;
+
+    /// Remove a DHCP host entry (as `<host/>` XML naming its MAC and
+    /// address), live and persistent, without redefining the network.
+    fn delete_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()>;
+    /// The DHCP leases a network has handed out and that are current.
+    fn dhcp_leases(&self, network: &str) -> BackendResult<Vec<Lease>>;
+    /// The IPv4 addresses of a running domain's interfaces, as `source`
+    /// knows them (empty when it knows none, or the domain is not running).
+    fn interface_addresses(
+        &self,
+        domain: &str,
+        source: AddressSource,
+    ) -> BackendResult<Vec<InterfaceAddress>>;
 }

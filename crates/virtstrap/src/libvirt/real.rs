@@ -23,8 +23,8 @@ use virt::sys;
 use crate::xmltree::Element;
 
 use super::{
-    Backend, BackendError, BackendResult, DomainState, LockState, NetworkState, PoolState,
-    VolumeState,
+    AddressSource, Backend, BackendError, BackendResult, DomainState, InterfaceAddress, Lease,
+    LockState, NetworkState, PoolState, VolumeState,
 };
 
 /// A connection to one libvirt host.
@@ -77,7 +77,7 @@ impl LibvirtBackend {
         )
     }
 
-    fn lookup_network(&self, op: &str, name: &str) -> BackendResult<Network> {
+    pub(super) fn lookup_network(&self, op: &str, name: &str) -> BackendResult<Network> {
         let found = self.conn.lookup_network_by_name(name);
         required(
             found,
@@ -447,22 +447,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn add_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
-        let (op, object) = ("add dhcp host", network.to_string());
-        let net = self.lookup_network(op, network)?;
-        // live too only when running: libvirt refuses a live update of
-        // an inactive network
-        let mut flags = sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
-        if net.is_active().map_err(failed(op, &object))? {
-            flags |= sys::VIR_NETWORK_UPDATE_AFFECT_LIVE;
-        }
-        net.update(
-            sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-            sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
-            -1,
-            host_xml,
-            flags,
-        )
-        .map_err(failed(op, &object))
+        self.update_dhcp_host(network, host_xml, sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST)
     }
 
     fn volumes(&self, pool: &str) -> BackendResult<Vec<String>> {
@@ -574,6 +559,22 @@ impl Backend for LibvirtBackend {
 
     fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool> {
         self.remove_lock_impl(name, token)
+    }
+
+    fn delete_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
+        self.update_dhcp_host(network, host_xml, sys::VIR_NETWORK_UPDATE_COMMAND_DELETE)
+    }
+
+    fn dhcp_leases(&self, network: &str) -> BackendResult<Vec<Lease>> {
+        self.dhcp_leases_impl(network)
+    }
+
+    fn interface_addresses(
+        &self,
+        domain: &str,
+        source: AddressSource,
+    ) -> BackendResult<Vec<InterfaceAddress>> {
+        self.interface_addresses_impl(domain, source)
     }
 }
 

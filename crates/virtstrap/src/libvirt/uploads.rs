@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{
-    Backend, BackendError, BackendResult, DomainState, LockState, NetworkState, PoolState,
-    VolumeState,
+    AddressSource, Backend, BackendError, BackendResult, DomainState, InterfaceAddress, Lease,
+    LockState, NetworkState, PoolState, VolumeState,
 };
 
 /// `real` with uploads kept in memory.
@@ -122,5 +122,18 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     }
     fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool> {
         self.real.remove_lock(name, token)
+    }
+    fn delete_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
+        self.real.delete_dhcp_host(network, host_xml)
+    }
+    fn dhcp_leases(&self, network: &str) -> BackendResult<Vec<Lease>> {
+        self.real.dhcp_leases(network)
+    }
+    fn interface_addresses(
+        &self,
+        domain: &str,
+        source: AddressSource,
+    ) -> BackendResult<Vec<InterfaceAddress>> {
+        self.real.interface_addresses(domain, source)
     }
 }

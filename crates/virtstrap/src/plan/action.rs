@@ -46,6 +46,13 @@ pub enum Action {
         /// `<host/>` XML.
         xml: String,
     },
+    /// Remove a DHCP host entry virtstrap added to a network.
+    DeleteDhcpHost {
+        /// Network name.
+        network: String,
+        /// `<host/>` XML.
+        xml: String,
+    },
     /// Define (or redefine) a domain.
     DefineDomain {
         /// Domain name.
@@ -124,11 +131,12 @@ impl Action {
             Action::CreateNetwork { name, .. } => format!("create network {name}"),
             Action::StartNetwork { name } => format!("start network {name}"),
             Action::AddDhcpHost { network, xml } => {
-                let mac = Element::parse(xml)
-                    .ok()
-                    .and_then(|h| h.attr("mac").map(str::to_string))
-                    .unwrap_or_default();
-                format!("reserve an address for {mac} on network {network}")
+                let (mac, ip) = host_entry(xml);
+                format!("reserve {ip} for {mac} on network {network}")
+            }
+            Action::DeleteDhcpHost { network, xml } => {
+                let (mac, ip) = host_entry(xml);
+                format!("release {ip} of {mac} on network {network}")
             }
             Action::DefineDomain { name, xml } if xml.is_pending() => {
                 format!("define domain {name} (Ignition pending)")
@@ -188,6 +196,21 @@ pub struct Step {
 pub struct Plan {
     /// Steps in execution order (each node's steps stay in order).
     pub steps: Vec<Step>,
+    /// What the plan cannot do and the user should know (a network whose
+    /// addresses are found, not reserved).
+    pub notes: Vec<String>,
+}
+
+/// The MAC and address a `<host/>` names.
+fn host_entry(xml: &str) -> (String, String) {
+    let host = Element::parse(xml).ok();
+    let attr = |k: &str| {
+        host.as_ref()
+            .and_then(|h| h.attr(k))
+            .unwrap_or_default()
+            .to_string()
+    };
+    (attr("mac"), attr("ip"))
 }
 
 impl Change {
@@ -207,8 +230,9 @@ impl Plan {
     /// The plan for people: a summary line naming `cluster` and `uri`,
     /// then one line a step with its mark, what it does and why.
     pub fn to_text(&self, cluster: &str, uri: &str) -> String {
+        let notes: String = self.notes.iter().map(|n| format!("note: {n}\n")).collect();
         if self.steps.is_empty() {
-            return format!("cluster {cluster} on {uri}: up to date, nothing to do\n");
+            return format!("cluster {cluster} on {uri}: up to date, nothing to do\n{notes}");
         }
         let count = |c: Change| self.steps.iter().filter(|s| s.change == c).count();
         let mut out = format!(
@@ -229,6 +253,7 @@ impl Plan {
             out.push_str(line.trim_end());
             out.push('\n');
         }
+        out.push_str(&notes);
         out
     }
 }

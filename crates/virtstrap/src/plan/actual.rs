@@ -5,8 +5,11 @@
 //! touches a host, so tests build an [`Actual`] by hand.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
-use crate::libvirt::{Backend, BackendError, DomainState, NetworkState, PoolState};
+use ipnet::Ipv4Net;
+
+use crate::libvirt::{Backend, BackendError, DomainState, Lease, NetworkState, PoolState};
 use crate::render::owner::{self, Owner};
 use crate::xmltree::Element;
 
@@ -38,6 +41,34 @@ pub struct ActualNetwork {
     pub owner: Option<Owner>,
     /// The MAC addresses of its DHCP host entries (lowercase).
     pub dhcp_macs: BTreeSet<String>,
+    /// Its IPv4 DHCP service, if libvirt runs one on it (a network in
+    /// bridge mode onto a host bridge has none).
+    pub dhcp: Option<NetworkDhcp>,
+}
+
+/// A network's IPv4 DHCP service as libvirt runs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkDhcp {
+    /// The network's subnet (its `<ip address netmask|prefix>`).
+    pub subnet: Option<Ipv4Net>,
+    /// The ranges DHCP hands addresses out from, inclusive.
+    pub ranges: Vec<(Ipv4Addr, Ipv4Addr)>,
+    /// Its host entries.
+    pub hosts: Vec<HostEntry>,
+    /// Its current leases (read only for networks the spec does not
+    /// declare, where virtstrap must find free addresses).
+    pub leases: Vec<Lease>,
+}
+
+/// One `<host/>` of a network's DHCP section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostEntry {
+    /// Its MAC (lowercase), if it names one.
+    pub mac: Option<String>,
+    /// Its name, if any.
+    pub name: Option<String>,
+    /// Its address, if any.
+    pub ip: Option<Ipv4Addr>,
 }
 
 /// A domain as the diff sees it.
@@ -65,9 +96,19 @@ impl Actual {
             .chain(want.networks.iter().map(|n| n.name.as_str()))
         {
             if !actual.networks.contains_key(name) {
-                let net = backend
+                let mut net = backend
                     .network(name)?
                     .map(|n| ActualNetwork::from_state(&n));
+                // on a network the spec does not declare, virtstrap picks
+                // addresses no lease holds
+                let foreign = !want.declares_network(name);
+                if let Some(dhcp) = net
+                    .as_mut()
+                    .filter(|n| foreign && n.active)
+                    .and_then(|n| n.dhcp.as_mut())
+                {
+                    dhcp.leases = backend.dhcp_leases(name)?;
+                }
                 actual.networks.insert(name.to_string(), net);
             }
         }
@@ -162,18 +203,17 @@ impl ActualNetwork {
     /// What the diff needs of a network's XML and state.
     pub fn from_state(state: &NetworkState) -> ActualNetwork {
         let root = Element::parse(&state.xml).ok();
-        let dhcp_macs = root
+        let dhcp = root.as_ref().and_then(network_dhcp);
+        let dhcp_macs = dhcp
             .iter()
-            .flat_map(|r| r.children("ip"))
-            .filter_map(|ip| ip.child("dhcp"))
-            .flat_map(|d| d.children("host"))
-            .filter_map(|h| h.attr("mac"))
-            .map(str::to_ascii_lowercase)
+            .flat_map(|d| &d.hosts)
+            .filter_map(|h| h.mac.clone())
             .collect();
         ActualNetwork {
             active: state.active,
             owner: root.as_ref().and_then(owner::from_element),
             dhcp_macs,
+            dhcp,
         }
     }
 
@@ -199,6 +239,47 @@ impl ActualDomain {
             memory_mib: root.child("memory").and_then(memory_mib),
         }
     }
+}
+
+/// The IPv4 `<ip>` with a `<dhcp>` in a network's XML (formatnetwork,
+/// "Addressing": <https://libvirt.org/formatnetwork.html#addressing>).
+fn network_dhcp(root: &Element) -> Option<NetworkDhcp> {
+    let v4 = |ip: &&Element| ip.attr("family").is_none_or(|f| f == "ipv4");
+    let ip = root
+        .children("ip")
+        .filter(v4)
+        .find(|ip| ip.child("dhcp").is_some())?;
+    let dhcp = ip.child("dhcp")?;
+    let address: Option<Ipv4Addr> = ip.attr("address").and_then(|a| a.parse().ok());
+    let prefix = ip
+        .attr("prefix")
+        .and_then(|p| p.parse::<u8>().ok())
+        .or_else(|| {
+            let mask: Ipv4Addr = ip.attr("netmask")?.parse().ok()?;
+            Some(u8::try_from(u32::from(mask).count_ones()).unwrap_or(0))
+        });
+    let subnet = address
+        .zip(prefix)
+        .and_then(|(a, p)| Ipv4Net::new(a, p).ok())
+        .map(|n| n.trunc());
+    let ranges = dhcp
+        .children("range")
+        .filter_map(|r| Some((r.attr("start")?.parse().ok()?, r.attr("end")?.parse().ok()?)))
+        .collect();
+    let hosts = dhcp
+        .children("host")
+        .map(|h| HostEntry {
+            mac: h.attr("mac").map(str::to_ascii_lowercase),
+            name: h.attr("name").map(str::to_string),
+            ip: h.attr("ip").and_then(|a| a.parse().ok()),
+        })
+        .collect();
+    Some(NetworkDhcp {
+        subnet,
+        ranges,
+        hosts,
+        leases: Vec::new(),
+    })
 }
 
 /// `<memory unit=...>` in MiB (libvirt reports KiB unless told).

@@ -6,10 +6,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::render::domain::{domain_xml_with_ignition, spec_hash, DomainOptions};
+use crate::render::addr::{ip, nic_mac};
+use crate::render::domain::{domain_xml_recorded, spec_hash, DomainOptions};
 use crate::render::host::HostFacts;
 use crate::render::ignition::{ignition_hash, node_ignition, ButaneSet, IgnitionError};
 use crate::render::network::{dhcp_host_xml, dhcp_hosts, network_xml};
+use crate::render::owner::Reservation;
 use crate::render::storage::{node_volumes, pool_xml, VolumeXml};
 use crate::spec::{Cluster, Node};
 
@@ -62,6 +64,20 @@ pub struct DesiredNode {
     pub ignition: Arc<[u8]>,
     /// Its hash.
     pub ignition_hash: String,
+    /// Its network interfaces, in spec order.
+    pub nics: Vec<DesiredNic>,
+}
+
+/// One network interface of a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredNic {
+    /// The network.
+    pub network: String,
+    /// Its MAC (lowercase).
+    pub mac: String,
+    /// The address the spec gives it: a static `ip:`, or its reservation
+    /// on a declared network with a CIDR.
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 impl Desired {
@@ -113,18 +129,20 @@ pub struct DomainXml {
     node: usize,
     spec_hash: Arc<str>,
     ignition_hash: Arc<str>,
+    reservations: Arc<[Reservation]>,
 }
 
 impl DomainXml {
     /// The `<domain>` XML.
     pub fn render(&self) -> String {
         let i = &self.input;
-        domain_xml_with_ignition(
+        domain_xml_recorded(
             &i.cluster,
             self.spec(),
             &i.host,
             &i.opts,
             &self.ignition_hash,
+            &self.reservations,
         )
     }
 
@@ -135,6 +153,20 @@ impl DomainXml {
             ignition_hash: Arc::from(""),
             ..self.clone()
         }
+    }
+
+    /// This definition recording `reservations` (DHCP host entries on
+    /// networks the spec does not declare).
+    pub fn with_reservations(&self, reservations: &[Reservation]) -> DomainXml {
+        DomainXml {
+            reservations: reservations.into(),
+            ..self.clone()
+        }
+    }
+
+    /// The reservations it records.
+    pub fn reservations(&self) -> &[Reservation] {
+        &self.reservations
     }
 
     /// The node as the spec has it.
@@ -158,6 +190,7 @@ impl PartialEq for DomainXml {
         self.node() == other.node()
             && self.spec_hash == other.spec_hash
             && self.ignition_hash == other.ignition_hash
+            && self.reservations == other.reservations
     }
 }
 
@@ -169,6 +202,7 @@ impl std::fmt::Debug for DomainXml {
             .field("node", &self.node())
             .field("spec_hash", &self.spec_hash)
             .field("ignition_hash", &self.ignition_hash)
+            .field("reservations", &self.reservations)
             .finish()
     }
 }
@@ -228,6 +262,7 @@ fn desired_node(
             node: i,
             spec_hash: spec_hash.as_str().into(),
             ignition_hash: hash.as_str().into(),
+            reservations: Arc::from([]),
         },
         spec_hash,
         vcpus: node.vcpus,
@@ -236,6 +271,16 @@ fn desired_node(
         root_capacity: node.disk.size_bytes,
         ignition: ign.json.into_bytes().into(),
         ignition_hash: hash,
+        nics: node
+            .networks
+            .iter()
+            .enumerate()
+            .map(|(k, nic)| DesiredNic {
+                network: nic.network.clone(),
+                mac: nic_mac(cluster, &node.name, nic),
+                ip: ip(cluster, i, k),
+            })
+            .collect(),
     })
 }
 

@@ -22,8 +22,12 @@ use std::sync::Arc;
 use crate::libvirt::PoolState;
 use crate::spec::size::human;
 
+use crate::render::owner::Reservation;
+
 use super::action::{step, tag, Action, Change, Plan, Step};
+use super::actual::HostEntry;
 use super::actual::{Actual, ActualDomain};
+use super::address;
 use super::desired::{Desired, DesiredNode, DomainXml};
 use super::PlanError;
 
@@ -42,16 +46,39 @@ pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanEr
     pool_steps(want, actual, &mut steps);
     network_steps(want, actual, &mut steps);
     missing_base_image(want, actual, &mut conflicts);
+    let addresses = address::plan(want, actual, &mut conflicts);
     for node in &want.nodes {
         let from = steps.len();
-        node_steps(want, actual, node, adopt, &mut steps, &mut conflicts);
+        let reserved = addresses
+            .reservations
+            .get(&node.node)
+            .map_or(&[][..], Vec::as_slice);
+        let cx = NodeCx {
+            want,
+            actual,
+            node,
+            reserved,
+        };
+        cx.steps(adopt, &mut steps, &mut conflicts);
         tag(&mut steps, from, &node.node);
     }
     if conflicts.is_empty() {
-        Ok(Plan { steps })
+        Ok(Plan {
+            steps,
+            notes: addresses.notes,
+        })
     } else {
         Err(PlanError::Conflicts(conflicts))
     }
+}
+
+/// One node's part of the diff: the spec's node, the host, and the
+/// addresses the address plan reserved for it.
+struct NodeCx<'a> {
+    want: &'a Desired,
+    actual: &'a Actual,
+    node: &'a DesiredNode,
+    reserved: &'a [Reservation],
 }
 
 /// Every pool the spec puts volumes in must be started: libvirt cannot
@@ -164,68 +191,177 @@ fn missing_base_image(want: &Desired, actual: &Actual, conflicts: &mut Vec<Strin
     }
 }
 
-/// A node's steps: create it, replace it, finish it, or update what
-/// drifted.
-fn node_steps(
-    want: &Desired,
-    actual: &Actual,
-    node: &DesiredNode,
-    adopt: bool,
-    steps: &mut Vec<Step>,
-    conflicts: &mut Vec<String>,
-) {
-    if !may_touch(want, actual, node, adopt, conflicts) {
-        return;
+impl NodeCx<'_> {
+    /// The node's steps: create it, replace it, finish it, or update what
+    /// drifted.
+    fn steps(&self, adopt: bool, steps: &mut Vec<Step>, conflicts: &mut Vec<String>) {
+        let (want, actual, node) = (self.want, self.actual, self.node);
+        if !may_touch(want, actual, node, adopt, conflicts) {
+            return;
+        }
+        let present: Vec<bool> = node
+            .volumes
+            .iter()
+            .map(|v| actual.volume(&v.pool, &v.name).flatten().is_some())
+            .collect();
+        let Some(domain) = actual.domain(&node.domain) else {
+            self.create(&present, steps, Change::Create, &Arc::from("new node"));
+            return;
+        };
+        let recorded = domain
+            .owner
+            .as_ref()
+            .map(|o| o.ignition_hash.as_str())
+            .unwrap_or_default();
+        let root = node
+            .volumes
+            .first()
+            .and_then(|v| actual.volume(&v.pool, &v.name).flatten());
+        if let Some(reason) = replace_reason(node, recorded, root) {
+            let reason: Arc<str> = Arc::from(reason);
+            let volumes = node.volumes.iter().zip(&present);
+            let existing = volumes
+                .filter(|(_, &p)| p)
+                .map(|(v, _)| (&*v.pool, &*v.name));
+            let change = Change::Replace;
+            remove_node(
+                &node.domain,
+                domain.running,
+                existing,
+                &[],
+                steps,
+                change,
+                &reason,
+            );
+            let none = vec![false; node.volumes.len()];
+            self.create(&none, steps, Change::Replace, &reason);
+        } else if recorded.is_empty() {
+            // an earlier apply stopped before Ignition was uploaded
+            let reason = Arc::from("finishing an interrupted apply");
+            self.create(&present, steps, Change::Update, &reason);
+        } else {
+            self.update(domain, root, &present, steps);
+        }
     }
-    let present: Vec<bool> = node
-        .volumes
-        .iter()
-        .map(|v| actual.volume(&v.pool, &v.name).flatten().is_some())
-        .collect();
-    let Some(domain) = actual.domain(&node.domain) else {
-        create_node(
-            node,
-            &present,
+
+    /// The final definition: the spec's, recording the reservations.
+    fn definition(&self) -> DomainXml {
+        self.node.definition.with_reservations(self.reserved)
+    }
+
+    /// Add the host entries of the node's reservations that the networks
+    /// do not have.
+    fn reserve(&self, steps: &mut Vec<Step>, change: Change, reason: &Arc<str>) {
+        for r in self.reserved {
+            if has_entry(self.actual, r) {
+                continue;
+            }
+            let add = Action::AddDhcpHost {
+                network: r.network.clone(),
+                xml: address::host_xml(r, &self.node.domain),
+            };
+            steps.push(step(add, change, reason.clone()));
+        }
+    }
+
+    /// In-place changes of a complete node: grow the root disk, recreate
+    /// missing volumes, redefine on vCPU, memory, definition or
+    /// reservation drift, add missing host entries, start.
+    fn update(
+        &self,
+        domain: &ActualDomain,
+        root: Option<u64>,
+        present: &[bool],
+        steps: &mut Vec<Step>,
+    ) {
+        let node = self.node;
+        if let Some(c) = root.filter(|&c| c < node.root_capacity) {
+            let root_vol = &node.volumes[0];
+            steps.push(step(
+                Action::Resize {
+                    pool: root_vol.pool.clone(),
+                    name: root_vol.name.clone(),
+                    capacity: node.root_capacity,
+                },
+                Change::Update,
+                format!("disk {} -> {}", human(c), human(node.root_capacity)),
+            ));
+        }
+        let missing = Arc::from("volume is missing");
+        for (v, _) in node.volumes.iter().zip(present).filter(|(_, &p)| !p) {
+            steps.push(create_volume(v, Change::Create, &missing));
+        }
+        let mut changes = drift(node, domain);
+        let recorded = domain
+            .owner
+            .as_ref()
+            .map_or(&[][..], |o| o.reservations.as_slice());
+        if recorded != self.reserved {
+            changes.push("recording its DHCP host entries".into());
+        }
+        if !changes.is_empty() {
+            let define = Action::DefineDomain {
+                name: node.domain.clone(),
+                xml: self.definition(),
+            };
+            let why = format!("{} (effective at next boot)", changes.join(", "));
+            steps.push(step(define, Change::Update, why));
+        }
+        self.reserve(
             steps,
-            Change::Create,
-            &Arc::from("new node"),
+            Change::Update,
+            &Arc::from("address reservation is missing"),
         );
-        return;
-    };
-    let recorded = domain
-        .owner
-        .as_ref()
-        .map(|o| o.ignition_hash.as_str())
-        .unwrap_or_default();
-    let root = node
-        .volumes
-        .first()
-        .and_then(|v| actual.volume(&v.pool, &v.name).flatten());
-    if let Some(reason) = replace_reason(node, recorded, root) {
-        let reason: Arc<str> = Arc::from(reason);
-        let volumes = node.volumes.iter().zip(&present);
-        let existing = volumes
-            .filter(|(_, &p)| p)
-            .map(|(v, _)| (&*v.pool, &*v.name));
-        remove_node(
-            &node.domain,
-            domain.running,
-            existing,
-            steps,
-            Change::Replace,
-            &reason,
-        );
-        let none = vec![false; node.volumes.len()];
-        create_node(node, &none, steps, Change::Replace, &reason);
-    } else if recorded.is_empty() {
-        // an earlier apply stopped before Ignition was uploaded
-        let reason = Arc::from("finishing an interrupted apply");
-        create_node(node, &present, steps, Change::Update, &reason);
-    } else {
-        update_node(node, domain, root, &present, steps);
+        if !domain.running {
+            let start = Action::StartDomain {
+                name: node.domain.clone(),
+            };
+            steps.push(step(start, Change::Update, "domain is not running"));
+        }
+    }
+
+    /// Define (pending), create missing volumes, upload Ignition, define
+    /// (final), add its host entries, start. Both definitions record the
+    /// reservations, so an apply cut short leaves no entry unrecorded.
+    fn create(&self, present: &[bool], steps: &mut Vec<Step>, change: Change, reason: &Arc<str>) {
+        let node = self.node;
+        let domain = |xml: DomainXml| Action::DefineDomain {
+            name: node.domain.clone(),
+            xml,
+        };
+        let definition = self.definition();
+        steps.push(step(domain(definition.pending()), change, reason.clone()));
+        for (v, _) in node.volumes.iter().zip(present).filter(|(_, &p)| !p) {
+            steps.push(create_volume(v, change, reason));
+        }
+        if let Some(ign) = node.volumes.last() {
+            let upload = Action::Upload {
+                pool: ign.pool.clone(),
+                name: ign.name.clone(),
+                data: Arc::clone(&node.ignition),
+            };
+            steps.push(step(upload, change, reason.clone()));
+        }
+        steps.push(step(domain(definition), change, reason.clone()));
+        self.reserve(steps, change, reason);
+        let start = Action::StartDomain {
+            name: node.domain.clone(),
+        };
+        steps.push(step(start, change, reason.clone()));
     }
 }
 
+/// Whether the network of `r` has its host entry (MAC and address).
+fn has_entry(actual: &Actual, r: &Reservation) -> bool {
+    host_entry(actual, r).is_some()
+}
+
+fn host_entry<'a>(actual: &'a Actual, r: &Reservation) -> Option<&'a HostEntry> {
+    let dhcp = actual.network(&r.network)?.dhcp.as_ref()?;
+    dhcp.hosts
+        .iter()
+        .find(|h| h.mac.as_deref() == Some(&*r.mac) && h.ip == Some(r.ip))
+}
 /// Whether the node's domain and volumes are this cluster's (or taken
 /// over with `adopt`); a foreign one is a conflict.
 fn may_touch(
@@ -282,53 +418,6 @@ fn replace_reason(node: &DesiredNode, recorded: &str, root: Option<u64>) -> Opti
     })
 }
 
-/// In-place changes of a complete node: grow the root disk, recreate
-/// missing volumes, redefine on vCPU, memory or definition drift, start.
-fn update_node(
-    node: &DesiredNode,
-    domain: &ActualDomain,
-    root: Option<u64>,
-    present: &[bool],
-    steps: &mut Vec<Step>,
-) {
-    if let Some(c) = root.filter(|&c| c < node.root_capacity) {
-        let root_vol = &node.volumes[0];
-        steps.push(step(
-            Action::Resize {
-                pool: root_vol.pool.clone(),
-                name: root_vol.name.clone(),
-                capacity: node.root_capacity,
-            },
-            Change::Update,
-            format!("disk {} -> {}", human(c), human(node.root_capacity)),
-        ));
-    }
-    let missing = Arc::from("volume is missing");
-    for (v, _) in node.volumes.iter().zip(present).filter(|(_, &p)| !p) {
-        steps.push(create_volume(v, Change::Create, &missing));
-    }
-    let changes = drift(node, domain);
-    if !changes.is_empty() {
-        steps.push(step(
-            Action::DefineDomain {
-                name: node.domain.clone(),
-                xml: node.definition.clone(),
-            },
-            Change::Update,
-            format!("{} (effective at next boot)", changes.join(", ")),
-        ));
-    }
-    if !domain.running {
-        steps.push(step(
-            Action::StartDomain {
-                name: node.domain.clone(),
-            },
-            Change::Update,
-            "domain is not running",
-        ));
-    }
-}
-
 /// What differs between the definition the spec wants and the host's.
 fn drift(node: &DesiredNode, domain: &ActualDomain) -> Vec<String> {
     let mut changes = Vec::new();
@@ -357,57 +446,14 @@ fn create_volume(v: &crate::render::storage::VolumeXml, change: Change, reason: 
     )
 }
 
-/// Define (pending), create missing volumes, upload Ignition, define
-/// (final), start.
-fn create_node(
-    node: &DesiredNode,
-    present: &[bool],
-    steps: &mut Vec<Step>,
-    change: Change,
-    reason: &Arc<str>,
-) {
-    let domain = |xml: DomainXml| Action::DefineDomain {
-        name: node.domain.clone(),
-        xml,
-    };
-    steps.push(step(
-        domain(node.definition.pending()),
-        change,
-        reason.clone(),
-    ));
-    for (v, _) in node.volumes.iter().zip(present).filter(|(_, &p)| !p) {
-        steps.push(create_volume(v, change, reason));
-    }
-    if let Some(ign) = node.volumes.last() {
-        steps.push(step(
-            Action::Upload {
-                pool: ign.pool.clone(),
-                name: ign.name.clone(),
-                data: Arc::clone(&node.ignition),
-            },
-            change,
-            reason.clone(),
-        ));
-    }
-    steps.push(step(
-        domain(node.definition.clone()),
-        change,
-        reason.clone(),
-    ));
-    steps.push(step(
-        Action::StartDomain {
-            name: node.domain.clone(),
-        },
-        change,
-        reason.clone(),
-    ));
-}
-
-/// Stop (if running), undefine, delete each of `volumes` (pool, name).
+/// Stop (if running), delete each of `volumes` (pool, name), remove each
+/// of `hosts` (network, `<host/>` XML), then undefine: the record goes
+/// last, so a run cut short leaves nothing it no longer lists.
 fn remove_node<'a>(
     domain: &str,
     running: bool,
     volumes: impl Iterator<Item = (&'a str, &'a str)>,
+    hosts: &[(String, String)],
     steps: &mut Vec<Step>,
     change: Change,
     reason: &Arc<str>,
@@ -417,11 +463,6 @@ fn remove_node<'a>(
         let stop = Action::StopDomain { name: name.clone() };
         steps.push(step(stop, change, reason.clone()));
     }
-    steps.push(step(
-        Action::UndefineDomain { name },
-        change,
-        reason.clone(),
-    ));
     for (pool, name) in volumes {
         let delete = Action::DeleteVolume {
             pool: pool.to_string(),
@@ -429,8 +470,19 @@ fn remove_node<'a>(
         };
         steps.push(step(delete, change, reason.clone()));
     }
+    for (network, xml) in hosts {
+        let delete = Action::DeleteDhcpHost {
+            network: network.clone(),
+            xml: xml.clone(),
+        };
+        steps.push(step(delete, change, reason.clone()));
+    }
+    steps.push(step(
+        Action::UndefineDomain { name },
+        change,
+        reason.clone(),
+    ));
 }
-
 /// Everything this cluster owns among the spec's objects, in reverse
 /// order: domains (stopped, undefined) and the volumes they record, then
 /// declared networks and pools virtstrap created.
@@ -464,7 +516,10 @@ pub fn destroy(want: &Desired, actual: &Actual) -> Result<Plan, PlanError> {
         }
     }
     if conflicts.is_empty() {
-        Ok(Plan { steps })
+        Ok(Plan {
+            steps,
+            notes: Vec::new(),
+        })
     } else {
         Err(PlanError::Conflicts(conflicts))
     }
@@ -502,15 +557,33 @@ fn destroy_node(
             )),
         }
     }
+    let hosts = recorded_hosts(actual, &owner.reservations, &node.domain);
     let change = Change::Delete;
     remove_node(
         &node.domain,
         domain.running,
         present.into_iter(),
+        &hosts,
         steps,
         change,
         reason,
     );
+}
+
+/// The host entries of `reservations` their networks still have, as
+/// (network, `<host/>` XML) for their removal: matched by MAC and address,
+/// so an entry someone else changed since is left alone.
+fn recorded_hosts(
+    actual: &Actual,
+    reservations: &[Reservation],
+    domain: &str,
+) -> Vec<(String, String)> {
+    let entry = |r: &Reservation| {
+        let h = host_entry(actual, r)?;
+        let xml = address::host_xml(r, h.name.as_deref().unwrap_or(domain));
+        Some((r.network.clone(), xml))
+    };
+    reservations.iter().filter_map(entry).collect()
 }
 
 /// A declared pool running but not defined: only

@@ -14,7 +14,7 @@ use crate::plan::{Actual, PlanError};
 use crate::render::domain::DomainOptions;
 use crate::render::host::HostFacts;
 use crate::render::ignition::ButaneSet;
-use crate::render::owner::Owner;
+use crate::render::owner::{Owner, Reservation};
 use crate::spec::{load_str, LoadOptions};
 
 const SPEC: &str = "name: t\n\
@@ -67,17 +67,20 @@ fn empty_host(w: &Desired) -> Actual {
 /// The host after a complete apply of `w`.
 fn converged(w: &Desired) -> Actual {
     let mut a = empty_host(w);
-    let macs = w.networks[0].hosts.iter().map(|(m, _)| m.clone()).collect();
-    let owner = Owner {
-        cluster: w.cluster.clone(),
-        ..Owner::default()
-    };
-    let net = ActualNetwork {
-        active: true,
-        owner: Some(owner),
-        dhcp_macs: macs,
-    };
-    a.networks.insert("net".into(), Some(net));
+    for declared in &w.networks {
+        let macs = declared.hosts.iter().map(|(m, _)| m.clone()).collect();
+        let owner = Owner {
+            cluster: w.cluster.clone(),
+            ..Owner::default()
+        };
+        let net = ActualNetwork {
+            active: true,
+            owner: Some(owner),
+            dhcp_macs: macs,
+            dhcp: None,
+        };
+        a.networks.insert(declared.name.clone(), Some(net));
+    }
     for n in &w.nodes {
         a.domains.insert(n.domain.clone(), Some(node_domain(w, n)));
         for v in &n.volumes {
@@ -106,6 +109,7 @@ fn node_domain(w: &Desired, n: &DesiredNode) -> ActualDomain {
                 .iter()
                 .map(|v| (v.pool.clone(), v.name.clone()))
                 .collect(),
+            reservations: Vec::new(),
         }),
         vcpus: Some(n.vcpus),
         memory_mib: Some(n.memory_mib),
@@ -171,18 +175,17 @@ fn a_converged_host_plans_nothing_and_destroy_removes_what_is_recorded() {
     let host = converged(&w);
     assert_eq!(diff(&w, &host, false).expect("plan"), Plan::default());
     let n = &w.nodes[0];
-    let mut expected = vec![
-        Action::StopDomain {
-            name: n.domain.clone(),
-        },
-        Action::UndefineDomain {
-            name: n.domain.clone(),
-        },
-    ];
+    let mut expected = vec![Action::StopDomain {
+        name: n.domain.clone(),
+    }];
     expected.extend(n.volumes.iter().map(|v| Action::DeleteVolume {
         pool: v.pool.clone(),
         name: v.name.clone(),
     }));
+    // the record goes last: a destroy cut short leaves what it lists
+    expected.push(Action::UndefineDomain {
+        name: n.domain.clone(),
+    });
     expected.push(Action::DeleteNetwork { name: "net".into() });
     assert_eq!(actions(&destroy(&w, &host).expect("destroy")), expected);
 }
@@ -260,18 +263,16 @@ fn changed_ignition_or_a_smaller_disk_replaces_the_node_and_a_larger_one_grows_i
         .and_then(|d| d.owner.as_mut());
     owner.expect("owner").ignition_hash = "0000".into();
     let p = diff(&w, &host, false).expect("plan");
-    let mut expected = vec![
-        Action::StopDomain {
-            name: n.domain.clone(),
-        },
-        Action::UndefineDomain {
-            name: n.domain.clone(),
-        },
-    ];
+    let mut expected = vec![Action::StopDomain {
+        name: n.domain.clone(),
+    }];
     expected.extend(n.volumes.iter().map(|v| Action::DeleteVolume {
         pool: v.pool.clone(),
         name: v.name.clone(),
     }));
+    expected.push(Action::UndefineDomain {
+        name: n.domain.clone(),
+    });
     expected.extend(build(n));
     assert_eq!(actions(&p), expected);
     assert!(p.steps.iter().all(|s| s.change == Change::Replace));
@@ -433,4 +434,175 @@ fn plans_compare_by_value() {
     let c = want_from(&SPEC.replace("memory: 512MiB", "memory: 1GiB"));
     let pc = diff(&c, &empty_host(&c), false).expect("plan");
     assert_ne!(pa, pc, "another spec hash, another definition");
+}
+
+/// A spec whose two nodes attach to `default`, a network it does not
+/// declare, the second with a static address.
+const ON_DEFAULT: &str = "name: t\n\
+    image: { pool: default, volume: base.qcow2 }\n\
+    defaults: { vcpus: 1, memory: 512MiB, disk: { pool: default, size: 4GiB }, networks: [ default ] }\n\
+    nodes: [ { name: a }, { name: b }, { name: c, networks: [ { name: default, ip: 192.168.122.7 } ] } ]\n";
+
+/// `default` as libvirt makes it, with a stranger's host entry at .2 and
+/// a lease at .3.
+fn stranger_default() -> ActualNetwork {
+    use crate::libvirt::Lease;
+    use crate::plan::actual::{HostEntry, NetworkDhcp};
+    let ip = |s: &str| s.parse().expect("ip");
+    ActualNetwork {
+        active: true,
+        owner: None,
+        dhcp_macs: ["52:54:00:00:00:aa".to_string()].into(),
+        dhcp: Some(NetworkDhcp {
+            subnet: Some("192.168.122.0/24".parse().expect("net")),
+            ranges: vec![(ip("192.168.122.2"), ip("192.168.122.254"))],
+            hosts: vec![HostEntry {
+                mac: Some("52:54:00:00:00:aa".into()),
+                name: Some("stranger".into()),
+                ip: Some(ip("192.168.122.2")),
+            }],
+            leases: vec![Lease {
+                mac: "52:54:00:00:00:bb".into(),
+                ip: ip("192.168.122.3"),
+                hostname: None,
+            }],
+        }),
+    }
+}
+
+fn reserve_steps(p: &Plan) -> Vec<String> {
+    p.steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.action,
+                Action::AddDhcpHost { .. } | Action::DeleteDhcpHost { .. }
+            )
+        })
+        .map(|s| s.action.describe())
+        .collect()
+}
+
+#[test]
+fn on_a_strangers_network_free_addresses_are_reserved_and_recorded() {
+    let w = want_from(ON_DEFAULT);
+    let mut host = empty_host(&w);
+    host.networks.remove("net");
+    host.networks
+        .insert("default".into(), Some(stranger_default()));
+    let p = diff(&w, &host, false).expect("plan");
+    let macs: Vec<&str> = w.nodes.iter().map(|n| n.nics[0].mac.as_str()).collect();
+    assert_eq!(
+        reserve_steps(&p),
+        [
+            format!("reserve 192.168.122.4 for {} on network default", macs[0]),
+            format!("reserve 192.168.122.5 for {} on network default", macs[1]),
+            format!("reserve 192.168.122.7 for {} on network default", macs[2]),
+        ],
+        "not .2 (a stranger's entry) nor .3 (leased); c's static address"
+    );
+    // both definitions of a node record its reservation before the entry exists
+    let defs: Vec<&DomainXml> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::DefineDomain { name, xml } if name == "t-a" => Some(xml),
+            _ => None,
+        })
+        .collect();
+    assert!(defs.iter().all(|d| d.reservations().len() == 1));
+    assert!(defs[1]
+        .render()
+        .contains("<vs:reservation network=\"default\""));
+    let at = |what: &str| {
+        p.steps
+            .iter()
+            .position(|s| s.node.as_ref() == "a" && s.action.describe().starts_with(what))
+    };
+    assert!(at("define domain t-a").expect("define") < at("reserve").expect("reserve"));
+    assert!(at("reserve").expect("reserve") < at("start").expect("start"));
+}
+
+#[test]
+fn a_recorded_reservation_is_kept_and_destroy_releases_only_ours() {
+    use crate::plan::actual::HostEntry;
+    let w = want_from(ON_DEFAULT);
+    let mut host = converged(&w);
+    host.networks.remove("net");
+    let mut net = stranger_default();
+    let dhcp = net.dhcp.as_mut().expect("dhcp");
+    for (n, ip) in w
+        .nodes
+        .iter()
+        .zip(["192.168.122.4", "192.168.122.5", "192.168.122.7"])
+    {
+        let r = Reservation {
+            network: "default".into(),
+            mac: n.nics[0].mac.clone(),
+            ip: ip.parse().expect("ip"),
+        };
+        dhcp.hosts.push(HostEntry {
+            mac: Some(r.mac.clone()),
+            name: Some(n.domain.clone()),
+            ip: Some(r.ip),
+        });
+        let d = host
+            .domains
+            .get_mut(&n.domain)
+            .and_then(Option::as_mut)
+            .expect("domain");
+        d.owner.as_mut().expect("owner").reservations = vec![r];
+    }
+    host.networks.insert("default".into(), Some(net));
+    assert_eq!(
+        diff(&w, &host, false).expect("plan"),
+        Plan::default(),
+        "converged"
+    );
+    let gone = destroy(&w, &host).expect("destroy");
+    let released = reserve_steps(&gone);
+    assert_eq!(released.len(), 3, "{released:?}");
+    assert!(
+        released
+            .iter()
+            .all(|r| r.starts_with("release 192.168.122.")),
+        "{released:?}"
+    );
+    assert!(
+        !released.iter().any(|r| r.contains(".2 ")),
+        "the stranger's entry stays"
+    );
+}
+
+#[test]
+fn a_static_address_outside_the_network_or_taken_is_refused() {
+    let w = want_from(&ON_DEFAULT.replace("192.168.122.7", "10.0.0.7"));
+    let mut host = empty_host(&w);
+    host.networks
+        .insert("default".into(), Some(stranger_default()));
+    let c = conflicts(diff(&w, &host, false));
+    assert_eq!(c, ["node c on network default: ip 10.0.0.7 is outside the network's subnet 192.168.122.0/24"]);
+    let w = want_from(&ON_DEFAULT.replace("192.168.122.7", "192.168.122.3"));
+    let c = conflicts(diff(&w, &host, false));
+    assert!(
+        c[0].ends_with("ip 192.168.122.3 is held by another host entry or lease"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_network_without_dhcp_gets_no_entry_and_a_note() {
+    let w = want_from(ON_DEFAULT);
+    let mut host = empty_host(&w);
+    let bridge = ActualNetwork {
+        active: true,
+        ..ActualNetwork::default()
+    };
+    host.networks.insert("default".into(), Some(bridge));
+    let p = diff(&w, &host, false).expect("plan");
+    assert!(reserve_steps(&p).is_empty());
+    assert_eq!(
+        p.notes,
+        ["network default has no DHCP run by libvirt: its addresses are found, not reserved"]
+    );
 }

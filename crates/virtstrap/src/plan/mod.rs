@@ -1,10 +1,10 @@
 //! Desired state vs the host's: an ordered list of actions, each with its
 //! reason. Third step of spec -> render -> plan -> apply.
 //!
-//! - [`desired`] renders what the spec wants;
-//! - [`actual`] reads, in one pass through a [`Backend`], what the host
+//! - [`desired`](mod@desired) renders what the spec wants;
+//! - [`actual`](mod@actual) reads, in one pass through a [`Backend`], what the host
 //!   has of it;
-//! - [`diff`] compares the two, purely: what apply must do, or what
+//! - [`diff`](mod@diff) compares the two, purely: what apply must do, or what
 //!   destroy must remove;
 //! - [`action`] is the plan as data, which [`crate::apply`] executes.
 //!
@@ -17,6 +17,7 @@ use crate::libvirt::{Backend, BackendError};
 
 pub mod action;
 pub mod actual;
+pub mod address;
 pub mod desired;
 pub mod diff;
 

@@ -19,7 +19,7 @@ use crate::spec::{Cluster, DomainType, NetMode, Node};
 
 use super::addr::nic_mac;
 use super::host::{console_log_path, ignition_path, path_text, HostFacts};
-use super::owner::{self, Owner};
+use super::owner::{self, Owner, Reservation};
 use super::storage::{data_volume_name, node_volumes, root_volume_name};
 use super::xml::Xml;
 
@@ -57,6 +57,21 @@ pub fn domain_xml_with_ignition(
     opts: &DomainOptions,
     ignition_hash: &str,
 ) -> String {
+    domain_xml_recorded(cluster, node, host, opts, ignition_hash, &[])
+}
+
+/// [`domain_xml_with_ignition`] whose owner element also records the
+/// DHCP host entries virtstrap made for the node on networks it does not
+/// own, so that destroy removes exactly those. They come from the host,
+/// not the spec: not part of `spec-hash`.
+pub fn domain_xml_recorded(
+    cluster: &Cluster,
+    node: &Node,
+    host: &HostFacts,
+    opts: &DomainOptions,
+    ignition_hash: &str,
+    reservations: &[Reservation],
+) -> String {
     let hash = spec_hash(cluster, node, host, opts);
     Domain {
         cluster,
@@ -65,6 +80,7 @@ pub fn domain_xml_with_ignition(
         opts,
         hash: &hash,
         ignition_hash,
+        reservations,
     }
     .render()
 }
@@ -82,6 +98,7 @@ pub fn spec_hash(cluster: &Cluster, node: &Node, host: &HostFacts, opts: &Domain
         opts: &plain,
         hash: "",
         ignition_hash: "",
+        reservations: &[],
     }
     .render();
     let mut h = Sha256::new();
@@ -123,6 +140,7 @@ struct Domain<'a> {
     opts: &'a DomainOptions,
     hash: &'a str,
     ignition_hash: &'a str,
+    reservations: &'a [Reservation],
 }
 
 impl Domain<'_> {
@@ -184,6 +202,7 @@ impl Domain<'_> {
             spec_hash: self.hash.to_string(),
             ignition_hash: self.ignition_hash.to_string(),
             volumes: volumes.into_iter().map(|v| (v.pool, v.name)).collect(),
+            reservations: self.reservations.to_vec(),
         };
         x.elem(
             "metadata",

@@ -34,6 +34,20 @@ pub struct Owner {
     pub ignition_hash: String,
     /// Listed volumes: (pool, name).
     pub volumes: Vec<(String, String)>,
+    /// DHCP host entries virtstrap added for the node on networks it does
+    /// not own.
+    pub reservations: Vec<Reservation>,
+}
+
+/// One DHCP host entry virtstrap added to a network it does not own.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reservation {
+    /// The network.
+    pub network: String,
+    /// The NIC's MAC (lowercase).
+    pub mac: String,
+    /// The reserved address.
+    pub ip: std::net::Ipv4Addr,
 }
 
 impl Owner {
@@ -61,17 +75,26 @@ pub(crate) fn write(x: &mut Xml, owner: &Owner, why: &str) {
             attrs.push(("ignition-hash", &owner.ignition_hash));
         }
     }
-    if owner.volumes.is_empty() {
+    if owner.volumes.is_empty() && owner.reservations.is_empty() {
         x.empty(&name, &attrs, why);
         return;
     }
     let volume = format!("{OWNER_PREFIX}:volume");
+    let reservation = format!("{OWNER_PREFIX}:reservation");
     x.elem(&name, &attrs, why, |x| {
         for (pool, vol) in &owner.volumes {
             x.empty(
                 &volume,
                 &[("pool", pool.as_str()), ("name", vol.as_str())],
                 "a volume this node owns (root overlay, data disk or Ignition)",
+            );
+        }
+        for r in &owner.reservations {
+            let ip = r.ip.to_string();
+            x.empty(
+                &reservation,
+                &[("network", &r.network), ("mac", &r.mac), ("ip", &ip)],
+                "a DHCP host entry virtstrap added to a network it does not own",
             );
         }
     });
@@ -93,12 +116,24 @@ pub fn from_element(root: &Element) -> Option<Owner> {
         .filter(|v| v.namespace.as_deref() == Some(OWNER_NS))
         .filter_map(|v| Some((v.attr("pool")?.to_string(), v.attr("name")?.to_string())))
         .collect();
+    let reservations = e
+        .children("reservation")
+        .filter(|r| r.namespace.as_deref() == Some(OWNER_NS))
+        .filter_map(|r| {
+            Some(Reservation {
+                network: r.attr("network")?.to_string(),
+                mac: r.attr("mac")?.to_ascii_lowercase(),
+                ip: r.attr("ip")?.parse().ok()?,
+            })
+        })
+        .collect();
     Some(Owner {
         cluster: attr("cluster"),
         node: attr("node"),
         spec_hash: attr("spec-hash"),
         ignition_hash: attr("ignition-hash"),
         volumes,
+        reservations,
     })
 }
 
@@ -122,6 +157,11 @@ mod tests {
             spec_hash: "abc".into(),
             ignition_hash: "def".into(),
             volumes: vec![("p".into(), "v\"1".into()), ("q".into(), "w".into())],
+            reservations: vec![Reservation {
+                network: "default".into(),
+                mac: "52:54:00:00:00:01".into(),
+                ip: "192.168.122.50".parse().expect("ip"),
+            }],
         };
         assert_eq!(read(&written(&owner)), Some(owner));
         let network = Owner {

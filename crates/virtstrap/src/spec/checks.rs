@@ -153,10 +153,15 @@ fn ip_problem(
     node: &str,
 ) -> Option<String> {
     let net = &nic.network;
+    let also_given = |taken: &mut HashMap<(String, Ipv4Addr), String>| {
+        taken
+            .insert((net.clone(), ip), node.to_string())
+            .map(|other| format!("ip {ip} is also given to node {other}"))
+    };
     let Some(network) = c.network(net) else {
-        return Some(format!(
-            "ip {ip} needs network {net} declared (networks: with a cidr) so its address range is known"
-        ));
+        // a network the spec does not declare: its range is the host's,
+        // checked when the plan reads the network
+        return also_given(taken);
     };
     let Some(cidr) = network.cidr else {
         return Some(format!(
@@ -172,7 +177,5 @@ fn ip_problem(
             "ip {ip} is reserved in {cidr} (network, gateway or broadcast address)"
         ));
     }
-    taken
-        .insert((net.clone(), ip), node.to_string())
-        .map(|other| format!("ip {ip} is also given to node {other}"))
+    also_given(taken)
 }
