@@ -1,9 +1,9 @@
 //! The INI inventory, shaped like kubespray's sample `inventory.ini`:
 //! every host on one line under `[all]` with its variables
 //! (`name ansible_host=... ip=... etcd_member_name=...`), then each group
-//! naming its hosts. Stacked etcd is written as the sample writes it,
-//! `[etcd:children]` = `kube_control_plane`; etcd on nodes of their own
-//! as `[etcd]` with those hosts.
+//! naming its hosts, in the sample's order. Stacked etcd is written as
+//! the sample writes it, `[etcd:children]` = `kube_control_plane`; etcd
+//! on nodes of their own as `[etcd]` with those hosts.
 //!
 //! No value needs quoting: host names are DNS labels (the spec checks),
 //! the values IPv4 addresses, `etcdN`, the OS user and fixed paths, none
@@ -11,7 +11,10 @@
 
 use std::fmt::Write as _;
 
-use super::{EtcdFrom, Group, Inventory, GROUPS, K8S_CLUSTER, K8S_CLUSTER_CHILDREN};
+use super::{EtcdFrom, Group, Inventory, K8S_CLUSTER, K8S_CLUSTER_CHILDREN};
+
+/// The groups in the sample's order (etcd before kube_node).
+const ORDER: [Group; 3] = [Group::KubeControlPlane, Group::Etcd, Group::KubeNode];
 
 /// The INI inventory of `inv`.
 pub(super) fn write(inv: &Inventory) -> String {
@@ -27,7 +30,7 @@ pub(super) fn write(inv: &Inventory) -> String {
         }
         out.push('\n');
     }
-    for group in GROUPS {
+    for group in ORDER {
         out.push('\n');
         if group == Group::Etcd && inv.etcd_from == EtcdFrom::ControlPlane {
             let _ = writeln!(out, "[etcd:children]\n{}", Group::KubeControlPlane.as_str());
