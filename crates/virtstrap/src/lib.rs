@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod inventory;
 pub mod libvirt;
 pub mod plan;
 pub mod render;

@@ -17,6 +17,7 @@ mod butane;
 mod converge;
 mod host;
 mod init;
+mod inventory;
 mod plan;
 mod render;
 mod spec_args;
@@ -49,6 +50,7 @@ enum Command {
 enum Offline {
     Butane(butane::Args),
     Init(init::Args),
+    Inventory(inventory::Args),
     Render(render::Args),
     Validate(validate::Args),
 }
@@ -117,6 +119,7 @@ fn run_offline(command: Offline) -> Result<()> {
     match command {
         Offline::Butane(args) => butane::run(&args),
         Offline::Init(args) => init::run(&args),
+        Offline::Inventory(args) => inventory::run(&args),
         Offline::Render(args) => render::run(&args),
         Offline::Validate(args) => validate::run(&args),
     }

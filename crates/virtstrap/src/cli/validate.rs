@@ -49,6 +49,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if !failed.is_empty() {
         return Err(IgnitionErrors(failed).into());
     }
+    // kubespray's own check, foreseen: it refuses an even etcd group
+    if let Some(even) = crate::inventory::even_etcd(c) {
+        eprintln!("warning: {even}");
+    }
     let count = |role: Role| c.nodes.iter().filter(|n| n.roles.contains(&role)).count();
     let n = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
     println!(

@@ -1,0 +1,213 @@
+//! `virtstrap inventory`: the Ansible inventory kubespray reads, for the
+//! spec's nodes. Loads the spec, gets each node's address (reserved in
+//! the spec with `--planned`; from the host otherwise, in
+//! [`discovered_addresses`]), hands both to the pure
+//! [`crate::inventory`] core, and writes what it returns.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{Args as ClapArgs, ValueEnum};
+
+use crate::inventory::{self, Addresses, Format, Inventory, GROUPS};
+use crate::spec::{self, Cluster, LoadOptions, SpecError};
+
+use super::spec_args::SpecArgs;
+
+/// Write the Ansible inventory kubespray reads, for the spec's nodes
+///
+/// Every node is a host, in kubespray's groups: kube_control_plane (role
+/// control-plane), kube_node (role worker; a node without a role is a
+/// worker), etcd (the nodes with role etcd or, if none has it, the
+/// control-plane nodes) and k8s_cluster (those two groups). A node with
+/// `roles: []` is in no group. Each host gets ansible_host, ip and
+/// access_ip (its address on its first network), ansible_user (the OS's
+/// default user, core) and, on etcd members, etcd_member_name (etcd1,
+/// etcd2, ...). kubespray refuses an even number of etcd members: a warning
+/// says so.
+///
+/// --planned takes the addresses the spec reserves (fixed `ip:`s, and the
+/// DHCP reservations on networks the spec declares with a cidr) and
+/// contacts no host. A node whose first network has none is listed
+/// without ansible_host, ip and access_ip, with a warning. Without
+/// --planned the addresses come from the host's DHCP leases, which this
+/// build cannot read yet.
+///
+/// Formats: kubespray, a YAML hosts.yaml; ini, shaped like kubespray's
+/// sample inventory.ini; json, what `ansible-inventory --list` prints
+/// (for a dynamic inventory script, or jq).
+///
+/// Examples:
+///   virtstrap inventory --planned -o inventory/mycluster/hosts.yaml
+///   ansible-playbook -i inventory/mycluster/hosts.yaml -b cluster.yml
+///   virtstrap inventory --planned --format ini -f examples/demo/cluster.yaml
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    spec: SpecArgs,
+    /// How to write it
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "kubespray")]
+    format: FormatArg,
+    /// Write to FILE (replaced atomically) instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Use the addresses the spec reserves; contact no host
+    #[arg(long)]
+    planned: bool,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    /// YAML (hosts.yaml): all.hosts and all.children
+    Kubespray,
+    /// INI, like kubespray's sample inventory.ini
+    Ini,
+    /// JSON, as `ansible-inventory --list` prints it
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Kubespray => Format::Kubespray,
+            FormatArg::Ini => Format::Ini,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+/// Run the command.
+pub fn run(args: &Args) -> Result<()> {
+    let cluster = load_spec(&args.spec)?;
+    let addresses = if args.planned {
+        inventory::planned_addresses(&cluster)
+    } else {
+        discovered_addresses(&cluster)?
+    };
+    let inv = inventory::build(&cluster, &addresses);
+    warn(&cluster, &inv, args.planned);
+    let text = inv.to_text(args.format.into());
+    let Some(path) = &args.output else {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("writing the inventory to standard output");
+    };
+    write_atomic(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    println!("{}", written(path, args.format, &inv));
+    Ok(())
+}
+
+/// The spec alone: an inventory needs no Butane, so none is translated
+/// (`validate` checks those).
+fn load_spec(args: &SpecArgs) -> Result<Cluster, SpecError> {
+    let opts = LoadOptions {
+        extra_butane: args.butane.clone(),
+        name: args.name.clone(),
+    };
+    spec::load(&args.file, &opts)
+}
+
+/// Each node's address on its first network as the host has it (its
+/// DHCP lease, found by the NIC's MAC): the one function host discovery
+/// plugs into. That needs libvirt, so once it is here, `inventory`
+/// without `--planned` must be handed to `virtstrap-host` as `plan` is.
+fn discovered_addresses(_cluster: &Cluster) -> Result<Addresses> {
+    anyhow::bail!(
+        "without --planned, inventory reads each node's address from the host's DHCP \
+         leases, and this build cannot do that yet\n  run `virtstrap inventory --planned` \
+         for the addresses the spec reserves (on networks it declares with a cidr, \
+         the ones the nodes get)"
+    )
+}
+
+/// Warn, on stderr, of hosts without an address and of an etcd group
+/// kubespray would refuse.
+fn warn(cluster: &Cluster, inv: &Inventory, planned: bool) {
+    for name in inv.unaddressed() {
+        let why = if planned {
+            no_planned_address(cluster, name)
+        } else {
+            "the host has no DHCP lease for its first NIC".to_string()
+        };
+        eprintln!(
+            "warning: no address for {name}: {why}\n  it is listed without ansible_host, \
+             ip and access_ip, so Ansible will connect to the name {name}"
+        );
+    }
+    if let Some(even) = inventory::even_etcd(cluster) {
+        eprintln!("warning: {even}");
+    }
+}
+
+/// Why the spec reserves no address for node `name`.
+fn no_planned_address(cluster: &Cluster, name: &str) -> String {
+    let first = cluster.node(name).and_then(|n| n.networks.first());
+    let Some(nic) = first else {
+        return "it has no network".into();
+    };
+    let net = &nic.network;
+    match cluster.network(net) {
+        None => format!("its first network, {net}, is not declared in the spec"),
+        Some(n) if n.cidr.is_none() => {
+            format!("its first network, {net}, has no cidr in the spec")
+        }
+        Some(_) => format!("the reservations of its first network, {net}, are used up"),
+    }
+}
+
+/// What `-o` prints: where, in which format, and who is in each group.
+fn written(path: &Path, format: FormatArg, inv: &Inventory) -> String {
+    let format = format
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let mut out = format!(
+        "wrote {} ({format}): {} host{}",
+        path.display(),
+        inv.hosts.len(),
+        if inv.hosts.len() == 1 { "" } else { "s" }
+    );
+    for group in GROUPS {
+        let members = inv.group(group);
+        let list = if members.is_empty() {
+            "(none)".to_string()
+        } else {
+            members.join(", ")
+        };
+        out.push_str(&format!("; {}: {list}", group.as_str()));
+    }
+    out
+}
+
+/// Write `text` to `path` by way of a temporary file beside it and a
+/// rename, so that nobody (kubespray started meanwhile, or a crash) ever
+/// sees half an inventory. Mode 0644 (less the umask): it holds no secret.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)?;
+    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
