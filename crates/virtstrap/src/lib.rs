@@ -11,5 +11,7 @@ pub mod plan;
 pub mod render;
 pub mod session;
 pub mod spec;
+pub mod ssh;
 pub mod status;
+pub mod wait;
 pub mod xmltree;

@@ -1,16 +1,18 @@
 //! Each node as the host has it, beside what the spec says: what `status`
 //! prints. Read from libvirt (the domain's state, vCPUs and memory, the
-//! root volume's capacity); where the host differs from the spec, both
-//! are kept and the row is marked as drift. Reads the host, changes
+//! root volume's capacity) and the address each node was found at (lease,
+//! ARP, agent); where the host differs from the spec, both are kept and
+//! the row is marked as drift. Reads the host, changes
 //! nothing (beside spec -> plan -> apply, not part of it).
 
 use crate::libvirt::{Backend, BackendError};
 use crate::plan::actual::ActualDomain;
-use crate::render::addr::{ip, nic_mac};
+use crate::render::addr::nic_mac;
 use crate::render::host::{console_log_path, HostFacts};
 use crate::render::storage::root_volume_name;
 use crate::spec::size::human;
 use crate::spec::Cluster;
+use crate::wait::discover::addresses;
 
 /// What a node has: vCPUs, memory, root disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,6 +46,9 @@ pub struct NodeStatus {
     pub mac: Option<String>,
     /// Reserved address on the first network.
     pub ip: Option<String>,
+    /// The address the node has there, and where it was found
+    /// (`lease`, `arp`, `agent`).
+    pub found: Option<(String, &'static str)>,
     /// The serial console log.
     pub console_log: String,
 }
@@ -54,8 +59,9 @@ pub fn status(
     c: &Cluster,
     facts: &HostFacts,
 ) -> Result<Vec<NodeStatus>, BackendError> {
+    let addresses = addresses(backend, c)?;
     let mut rows = Vec::with_capacity(c.nodes.len());
-    for (i, node) in c.nodes.iter().enumerate() {
+    for (node, address) in c.nodes.iter().zip(addresses) {
         let domain = c.domain_name(node);
         let spec = Sizes {
             vcpus: Some(node.vcpus),
@@ -84,14 +90,22 @@ pub fn status(
             }
         };
         let nic = node.networks.first();
+        let mut drift = drift(&spec, &host);
+        if let (Some(r), Some(f)) = (
+            address.reserved,
+            address.found.filter(|_| address.differs()),
+        ) {
+            drift.push(format!("address {} (reserved {r})", f.ip));
+        }
         rows.push(NodeStatus {
             node: node.name.clone(),
             state,
             spec,
             host,
-            drift: drift(&spec, &host),
+            drift,
             mac: nic.map(|n| nic_mac(c, &node.name, n)),
-            ip: ip(c, i, 0).map(|a| a.to_string()),
+            ip: address.reserved.map(|a| a.to_string()),
+            found: address.found.map(|f| (f.ip.to_string(), f.source.name())),
             console_log: console_log_path(facts, &domain).display().to_string(),
             domain,
         });

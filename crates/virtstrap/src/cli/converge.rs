@@ -13,7 +13,7 @@ use crate::apply::lock::{with_lock, LockOptions};
 use crate::plan::{destroy_plan, make_plan, Desired, Plan, Step};
 use crate::session::Session;
 
-use super::host::{print_plan, HostArgs};
+use super::host::{print_plan, Format, HostArgs};
 use super::spec_args::IgnitionErrors;
 use super::BadInput;
 
@@ -34,6 +34,8 @@ pub struct ApplyArgs {
     /// Take over objects with clashing names that virtstrap did not make
     #[arg(long)]
     adopt: bool,
+    #[command(flatten)]
+    wait: super::wait::WaitArgs,
 }
 
 /// Remove everything virtstrap made for this cluster.
@@ -71,13 +73,20 @@ struct RunArgs {
 /// `virtstrap apply`.
 pub fn apply(args: &ApplyArgs) -> Result<()> {
     let adopt = args.adopt;
-    converge(
+    let (s, want, plan) = converge(
         &args.host,
         &args.run,
+        args.wait.output,
         "apply",
         "Apply these steps?",
         |s, w| Ok(make_plan(&s.backend, w, adopt)?),
-    )
+    )?;
+    // a rebuilt node has a new host key: forget the old one
+    crate::ssh::forget_rebuilt(&s.cluster.name, &plan, &want);
+    if args.wait.wait {
+        super::wait::run(&s, &want, &args.wait, &args.host, &STOP)?;
+    }
+    Ok(())
 }
 
 /// `virtstrap destroy`.
@@ -85,10 +94,12 @@ pub fn destroy(args: &DestroyArgs) -> Result<()> {
     converge(
         &args.host,
         &args.run,
+        Format::Text,
         "destroy",
         "Destroy these objects?",
         |s, w| Ok(destroy_plan(&s.backend, w)?),
     )
+    .map(drop)
 }
 
 /// Ctrl-C, or a lock broken by another run: stop new work, as a failure
@@ -99,10 +110,11 @@ static STOP: AtomicBool = AtomicBool::new(false);
 fn converge(
     host: &HostArgs,
     run: &RunArgs,
+    format: Format,
     verb: &str,
     question: &str,
     make: impl Fn(&Session, &Desired) -> Result<Plan>,
-) -> Result<()> {
+) -> Result<(Session, Desired, Plan)> {
     let s = host.open()?;
     let want = s.desired().map_err(IgnitionErrors::from)?;
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
@@ -120,14 +132,16 @@ fn converge(
         &note,
         || {
             let plan = make(&s, &want)?;
-            print_plan(&s.cluster.name, &s.uri, &plan);
+            print_plan(&s.cluster.name, &s.uri, &plan, format);
             if plan.steps.is_empty() {
-                return Ok(());
+                return Ok(plan);
             }
             confirm(question, run.yes)?;
-            execute(&s, &plan, run.parallel, verb)
+            execute(&s, &plan, run.parallel, verb, format)?;
+            Ok(plan)
         },
     )?
+    .map(|plan| (s, want, plan))
 }
 
 /// Ask on a terminal; refuse without one.
@@ -153,7 +167,7 @@ fn confirm(question: &str, yes: bool) -> Result<()> {
 }
 
 /// Execute with a progress bar on a terminal, plain lines otherwise.
-fn execute(s: &Session, plan: &Plan, parallel: usize, verb: &str) -> Result<()> {
+fn execute(s: &Session, plan: &Plan, parallel: usize, verb: &str, format: Format) -> Result<()> {
     let total = plan.steps.len() as u64;
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new(total);
@@ -187,7 +201,12 @@ fn execute(s: &Session, plan: &Plan, parallel: usize, verb: &str) -> Result<()> 
     }
     if out.ok() {
         let secs = start.elapsed().as_secs_f64();
-        println!("{verb}: {} steps in {secs:.1} s", out.done);
+        let done = format!("{verb}: {} steps in {secs:.1} s", out.done);
+        // JSON on stdout stays JSON
+        match format {
+            Format::Text => println!("{done}"),
+            Format::Json => eprintln!("{done}"),
+        }
         return Ok(());
     }
     // each failure names its operation and object once: libvirt's error

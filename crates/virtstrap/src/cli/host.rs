@@ -35,6 +35,11 @@ pub enum Format {
 }
 
 impl HostArgs {
+    /// The spec file.
+    pub fn spec_file(&self) -> &std::path::Path {
+        &self.spec.file
+    }
+
     /// Load the spec and connect to its host.
     pub fn open(&self) -> anyhow::Result<Session> {
         let loaded = self.spec.load()?;
@@ -52,9 +57,12 @@ impl HostArgs {
     }
 }
 
-/// The plan for people.
-pub fn print_plan(cluster: &str, uri: &str, plan: &Plan) {
-    print!("{}", plan.to_text(cluster, uri));
+/// The plan for people, or for programs as one line of JSON.
+pub fn print_plan(cluster: &str, uri: &str, plan: &Plan, format: Format) {
+    match format {
+        Format::Text => print!("{}", plan.to_text(cluster, uri)),
+        Format::Json => println!("{}", plan_json(plan)),
+    }
 }
 
 /// The plan for programs.
@@ -71,5 +79,5 @@ pub fn plan_json(plan: &Plan) -> serde_json::Value {
             })
         })
         .collect();
-    json!({ "steps": steps })
+    json!({ "steps": steps, "notes": plan.notes })
 }

@@ -12,7 +12,11 @@ use anyhow::{Context as _, Result};
 use clap::{Args as ClapArgs, ValueEnum};
 
 use crate::inventory::{self, Addresses, Format, Inventory, GROUPS};
+use crate::render::domain::DomainOptions;
+use crate::render::ignition::ButaneSet;
+use crate::session::{resolve_uri, Session};
 use crate::spec::{self, Cluster, LoadOptions, SpecError};
+use crate::wait::discover::addresses;
 
 use super::spec_args::SpecArgs;
 
@@ -32,8 +36,8 @@ use super::spec_args::SpecArgs;
 /// DHCP reservations on networks the spec declares with a cidr) and
 /// contacts no host. A node whose first network has none is listed
 /// without ansible_host, ip and access_ip, with a warning. Without
-/// --planned the addresses come from the host's DHCP leases, which this
-/// build cannot read yet.
+/// --planned the addresses come from the host: the one each node was
+/// found at (DHCP lease, ARP table, guest agent), else its reservation.
 ///
 /// Formats: kubespray, a YAML hosts.yaml; ini, shaped like kubespray's
 /// sample inventory.ini; json, what `ansible-inventory --list` prints
@@ -57,6 +61,17 @@ pub struct Args {
     /// Use the addresses the spec reserves; contact no host
     #[arg(long)]
     planned: bool,
+    /// libvirt URI, without --planned (default: LIBVIRT_DEFAULT_URI, then
+    /// the spec's connect:, then qemu:///system)
+    #[arg(short, long, value_name = "URI")]
+    connect: Option<String>,
+}
+
+impl Args {
+    /// Whether the command reads the host (runs in `virtstrap-host`).
+    pub fn needs_host(&self) -> bool {
+        !self.planned
+    }
 }
 
 /// `--format`.
@@ -80,13 +95,24 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// How the host's addresses are found: [`discovered_addresses`] in
+/// `virtstrap-host`; `virtstrap`, which does not link libvirt, hands the
+/// command over instead (see [`Args::needs_host`]).
+pub type Discover = dyn Fn(&Cluster, Option<&str>) -> Result<Addresses>;
+
+/// Without libvirt: what `virtstrap` itself would run, were the command
+/// not handed over.
+pub fn no_host(_: &Cluster, _: Option<&str>) -> Result<Addresses> {
+    anyhow::bail!("without --planned, inventory reads the host: run it through virtstrap-host")
+}
+
 /// Run the command.
-pub fn run(args: &Args) -> Result<()> {
+pub fn run_with(args: &Args, discover: &Discover) -> Result<()> {
     let cluster = load_spec(&args.spec)?;
     let addresses = if args.planned {
         inventory::planned_addresses(&cluster)
     } else {
-        discovered_addresses(&cluster)?
+        discover(&cluster, args.connect.as_deref())?
     };
     let inv = inventory::build(&cluster, &addresses);
     warn(&cluster, &inv, args.planned);
@@ -113,17 +139,22 @@ fn load_spec(args: &SpecArgs) -> Result<Cluster, SpecError> {
     spec::load(&args.file, &opts)
 }
 
-/// Each node's address on its first network as the host has it (its
-/// DHCP lease, found by the NIC's MAC): the one function host discovery
-/// plugs into. That needs libvirt, so once it is here, `inventory`
-/// without `--planned` must be handed to `virtstrap-host` as `plan` is.
-fn discovered_addresses(_cluster: &Cluster) -> Result<Addresses> {
-    anyhow::bail!(
-        "without --planned, inventory reads each node's address from the host's DHCP \
-         leases, and this build cannot do that yet\n  run `virtstrap inventory --planned` \
-         for the addresses the spec reserves (on networks it declares with a cidr, \
-         the ones the nodes get)"
-    )
+/// Each node's address on its first network as the host has it: found
+/// (DHCP lease, ARP table, guest agent), else reserved for it.
+pub fn discovered_addresses(cluster: &Cluster, connect: Option<&str>) -> Result<Addresses> {
+    let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+    let uri = resolve_uri(connect, env.as_deref(), cluster.connect.as_deref());
+    let s = Session::open(
+        cluster.clone(),
+        ButaneSet::default(),
+        &uri,
+        DomainOptions::default(),
+    )?;
+    let found = addresses(&s.backend, &s.cluster)?;
+    Ok(found
+        .into_iter()
+        .map(|a| (a.node.clone(), a.best()))
+        .collect())
 }
 
 /// Warn, on stderr, of hosts without an address and of an etcd group
@@ -133,7 +164,9 @@ fn warn(cluster: &Cluster, inv: &Inventory, planned: bool) {
         let why = if planned {
             no_planned_address(cluster, name)
         } else {
-            "the host has no DHCP lease for its first NIC".to_string()
+            "it is not running, or its first NIC has no address yet (no lease, ARP \
+             entry or guest agent answer) and none is reserved for it"
+                .to_string()
         };
         eprintln!(
             "warning: no address for {name}: {why}\n  it is listed without ansible_host, \
@@ -188,7 +221,7 @@ fn written(path: &Path, format: FormatArg, inv: &Inventory) -> String {
 /// Write `text` to `path` by way of a temporary file beside it and a
 /// rename, so that nobody (kubespray started meanwhile, or a crash) ever
 /// sees half an inventory. Mode 0644 (less the umask): it holds no secret.
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+pub(super) fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let dir = path
         .parent()

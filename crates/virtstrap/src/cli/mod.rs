@@ -21,8 +21,10 @@ mod inventory;
 mod plan;
 mod render;
 mod spec_args;
+mod ssh;
 mod status;
 mod validate;
+mod wait;
 
 /// Exit code for a failed operation.
 pub const EXIT_FAILED: u8 = 1;
@@ -62,6 +64,8 @@ enum HostCommand {
     Apply(converge::ApplyArgs),
     Destroy(converge::DestroyArgs),
     Status(status::Args),
+    Ssh(ssh::SshArgs),
+    Console(ssh::ConsoleArgs),
 }
 
 /// Name of the executable that runs the commands which talk to libvirt
@@ -87,6 +91,9 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
             command: Command::Host(_),
         }) => exec_host(&argv),
         Ok(Cli {
+            command: Command::Offline(Offline::Inventory(args)),
+        }) if args.needs_host() => exec_host(&argv),
+        Ok(Cli {
             command: Command::Offline(command),
         }) => finish(run_offline(command)),
         Err(e) => clap_error(&e),
@@ -102,6 +109,11 @@ pub fn run_host(argv: Vec<OsString>) -> ExitCode {
             Command::Host(HostCommand::Apply(args)) => converge::apply(&args),
             Command::Host(HostCommand::Destroy(args)) => converge::destroy(&args),
             Command::Host(HostCommand::Status(args)) => status::run(&args),
+            Command::Host(HostCommand::Ssh(args)) => ssh::ssh(&args),
+            Command::Host(HostCommand::Console(args)) => ssh::console(&args),
+            Command::Offline(Offline::Inventory(args)) => {
+                inventory::run_with(&args, &inventory::discovered_addresses)
+            }
             Command::Offline(command) => run_offline(command),
         }),
         Err(e) => clap_error(&e),
@@ -119,7 +131,7 @@ fn run_offline(command: Offline) -> Result<()> {
     match command {
         Offline::Butane(args) => butane::run(&args),
         Offline::Init(args) => init::run(&args),
-        Offline::Inventory(args) => inventory::run(&args),
+        Offline::Inventory(args) => inventory::run_with(&args, &inventory::no_host),
         Offline::Render(args) => render::run(&args),
         Offline::Validate(args) => validate::run(&args),
     }

@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let plan = make_plan(&s.backend, &want, args.adopt)?;
     match args.output {
         Format::Json => println!("{:#}", plan_json(&plan)),
-        Format::Text => print_plan(&s.cluster.name, &s.uri, &plan),
+        Format::Text => print_plan(&s.cluster.name, &s.uri, &plan, Format::Text),
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use super::host::{Format, HostArgs};
 /// Show each node as the host has it.
 ///
 /// State, vCPUs, memory and root disk as libvirt reports them (the spec's
-/// for a node not yet made), MAC, reserved IP and console log. Where the
+/// for a node not yet made), MAC, reserved IP, the address found (DHCP
+/// lease, then ARP, then guest agent) and console log. Where the
 /// host differs from the spec, the DRIFT column says how. Takes no lock
 /// and changes nothing.
 #[derive(Debug, ClapArgs)]
@@ -56,12 +57,13 @@ fn row_json(r: &NodeStatus) -> serde_json::Value {
         "drift": r.drift,
         "mac": r.mac,
         "ip": r.ip,
+        "found": r.found.as_ref().map(|(ip, src)| json!({ "ip": ip, "source": src })),
         "console_log": r.console_log,
     })
 }
 
 /// Each row's cells, in the order of the table's headings.
-fn cells(rows: &[NodeStatus]) -> Vec<[String; 9]> {
+fn cells(rows: &[NodeStatus]) -> Vec<[String; 10]> {
     rows.iter()
         .map(|r| {
             let shown = r.shown();
@@ -74,6 +76,7 @@ fn cells(rows: &[NodeStatus]) -> Vec<[String; 9]> {
                 or_dash(shown.disk_bytes.map(human)),
                 or_dash(r.mac.clone()),
                 or_dash(r.ip.clone()),
+                or_dash(r.found.as_ref().map(|(ip, src)| format!("{ip} ({src})"))),
                 r.console_log.clone(),
                 if r.drift.is_empty() {
                     "-".into()
@@ -95,11 +98,14 @@ fn print_table(rows: &[NodeStatus]) {
         "DISK",
         "MAC",
         "IP",
+        "FOUND",
         "CONSOLE LOG",
         "DRIFT",
     ];
     // VCPUS, MEMORY and DISK are numbers: right-aligned
-    let right = [false, false, true, true, true, false, false, false, false];
+    let right = [
+        false, false, true, true, true, false, false, false, false, false,
+    ];
     let width = |i: usize| {
         cells
             .iter()
