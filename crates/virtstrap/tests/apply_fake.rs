@@ -14,7 +14,7 @@ use virtstrap::render::ignition::ButaneSet;
 use virtstrap::spec::{self, Cluster, LoadOptions};
 
 fn demo() -> Cluster {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/cluster.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo/cluster.yaml");
     spec::load(&path, &LoadOptions::default()).expect("demo spec loads")
 }
 

@@ -16,7 +16,7 @@ use virtstrap::render::ignition::ButaneSet;
 use virtstrap::spec::{self, Cluster, DomainType, LoadOptions};
 
 fn demo() -> Cluster {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/cluster.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo/cluster.yaml");
     let mut c = spec::load(&path, &LoadOptions::default()).expect("demo spec loads");
     for n in &mut c.nodes {
         n.domain_type = DomainType::Test;

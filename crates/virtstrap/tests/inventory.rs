@@ -38,7 +38,7 @@ struct Case {
 
 const DEMO: Case = Case {
     name: "demo",
-    spec_args: &["-f", "examples/demo/cluster.yaml"],
+    spec_args: &["-f", "crates/virtstrap/tests/fixtures/demo/cluster.yaml"],
 };
 
 const SEED: Case = Case {
@@ -318,7 +318,7 @@ fn ansible_reads_names_yaml_would_misread_own_etcd_and_a_roleless_node() {
 #[test]
 fn output_file_holds_what_stdout_would_and_is_0644() {
     let dir = Dir::new();
-    let spec = workspace().join("examples/demo/cluster.yaml");
+    let spec = workspace().join("crates/virtstrap/tests/fixtures/demo/cluster.yaml");
     let spec = spec.to_str().expect("utf-8 path");
     let stdout = dir
         .command()
@@ -353,7 +353,7 @@ fn output_file_holds_what_stdout_would_and_is_0644() {
 #[test]
 fn without_planned_it_reads_the_host_and_a_dead_uri_writes_nothing() {
     let dir = Dir::new();
-    let spec = workspace().join("examples/demo/cluster.yaml");
+    let spec = workspace().join("crates/virtstrap/tests/fixtures/demo/cluster.yaml");
     let spec = spec.to_str().expect("utf-8 path");
     dir.command()
         .args([

@@ -221,7 +221,7 @@ fn seed_vars_file_renders_as_golden() {
 
 #[test]
 fn demo_cluster_renders_as_golden() {
-    let path = workspace().join("examples/demo/cluster.yaml");
+    let path = workspace().join("crates/virtstrap/tests/fixtures/demo/cluster.yaml");
     let cluster = spec::load(&path, &LoadOptions::default()).expect("demo spec loads");
     check("demo", &render_all(&cluster, &HostFacts::default()));
 }

@@ -1261,3 +1261,33 @@ fn a_static_ip_on_an_undeclared_network_loads() {
         Some("192.168.122.9".parse().expect("ip"))
     );
 }
+
+/// `ssh_authorized_keys` items may name a public key file, relative to the
+/// spec; a file that cannot be read is an error at its line and column.
+#[test]
+fn ssh_keys_may_come_from_a_key_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("me.pub"),
+        "# mine\nssh-ed25519 AAAAfile me@x\n\n",
+    )
+    .expect("key");
+    let text = format!("{H}ssh_authorized_keys:\n  - ssh-ed25519 AAAAinline a@b\n  - {{ file: me.pub }}\nnodes: [ {{ name: a }} ]\n");
+    let path = dir.path().join("cluster.yaml");
+    let c = virtstrap::spec::load_str(&text, &path, &LoadOptions::default()).expect("loads");
+    assert_eq!(
+        c.ssh_authorized_keys,
+        ["ssh-ed25519 AAAAinline a@b", "ssh-ed25519 AAAAfile me@x"]
+    );
+    let missing = text.replace("me.pub", "nope.pub");
+    let e = virtstrap::spec::load_str(&missing, &path, &LoadOptions::default())
+        .expect_err("missing file");
+    let shown = e.to_string();
+    assert!(
+        shown.contains(
+            "cluster.yaml:5:13: $.ssh_authorized_keys.1.file: cannot read the key file nope.pub"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("ssh-keygen -t ed25519"), "{shown}");
+}

@@ -50,14 +50,46 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let key = user_key();
     for (name, text) in FILES {
         let path = args.dir.join(name);
+        let text = match (&key, *name) {
+            (Some((_, k)), "cluster.yaml") => text.replace(PLACEHOLDER_KEY, k),
+            _ => text.to_string(),
+        };
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    match &key {
+        Some((file, _)) => println!("SSH key: yours, from {}", file.display()),
+        None => eprintln!(
+            "warning: no SSH public key in ~/.ssh (id_ed25519.pub, id_rsa.pub): the spec holds a \
+             placeholder, and nodes built from it cannot be logged in to\n  make one with \
+             `ssh-keygen -t ed25519`, then put its line under ssh_authorized_keys (or \
+             `- {{ file: ~/.ssh/id_ed25519.pub }}`)"
+        ),
+    }
     println!(
-        "next: edit the SSH key and image, then `virtstrap validate -f {}`",
+        "next: check the image and sizes, then `virtstrap validate -f {}`",
         args.dir.join("cluster.yaml").display()
     );
     Ok(())
+}
+
+/// The key line in the starter spec that the user's own key replaces.
+const PLACEHOLDER_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReplaceWithYourOwnKey you@example.com";
+
+/// The user's public key: `~/.ssh/id_ed25519.pub`, else `id_rsa.pub`.
+fn user_key() -> Option<(PathBuf, String)> {
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    ["id_ed25519.pub", "id_rsa.pub"].iter().find_map(|name| {
+        let path = home.join(".ssh").join(name);
+        let text = std::fs::read_to_string(&path).ok()?;
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("ssh-"))?;
+        Some((path, line.to_string()))
+    })
 }

@@ -137,14 +137,71 @@ impl Reader {
         }
     }
 
-    /// `ssh_authorized_keys`: a key or a list of keys.
+    /// `ssh_authorized_keys`: a key, or a list whose items are keys or
+    /// `{ file: PATH }`, a public key file (`~/` is the home directory, a
+    /// relative path is the spec's directory's) whose every key is taken.
     fn ssh_keys(&mut self, f: &Fields<'_>) -> Vec<String> {
-        f.get("ssh_authorized_keys")
-            .map(|n| self.strings(n, &f.path.key("ssh_authorized_keys")))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| a.v)
-            .collect()
+        let path = f.path.key("ssh_authorized_keys");
+        let Some(node) = f.get("ssh_authorized_keys") else {
+            return Vec::new();
+        };
+        let items: Vec<&Node> = match &node.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            // one key; a `{ file: }` item only in a list, as documented
+            _ => return self.strings(node, &path).into_iter().map(|a| a.v).collect(),
+        };
+        let mut keys = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let p = path.index(i);
+            if matches!(item.kind, NodeKind::Map(_)) {
+                keys.extend(self.key_file(item, &p));
+            } else if let Some(k) = self.string(item, &p) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
+    /// The keys in the file a `{ file: PATH }` item names.
+    fn key_file(&mut self, item: &Node, p: &KeyPath) -> Vec<String> {
+        let Some(f) = self.map(item, p, &["file"]) else {
+            return Vec::new();
+        };
+        let Some(name) = self.required_string(&f, "file") else {
+            return Vec::new();
+        };
+        let mark = f.get("file").map_or(f.mark, |n| n.mark);
+        let file = match name.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME")
+                .map_or_else(|| PathBuf::from(&name), |h| PathBuf::from(h).join(rest)),
+            None => self.dir.join(&name),
+        };
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let keys: Vec<String> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string)
+                    .collect();
+                if keys.is_empty() {
+                    self.err(&p.key("file"), Some(mark), format!("{name} holds no key"));
+                }
+                keys
+            }
+            Err(e) => {
+                self.err(
+                    &p.key("file"),
+                    Some(mark),
+                    format!(
+                        "cannot read the key file {name} ({}): {e}; make a key pair with \
+                         `ssh-keygen -t ed25519`, or list the key itself",
+                        file.display()
+                    ),
+                );
+                Vec::new()
+            }
+        }
     }
 
     /// Butane files for every node: the caller's, then the spec's own.

@@ -69,7 +69,7 @@ pub(super) struct At<T> {
 /// Reads nodes of the YAML tree, collecting problems.
 pub(super) struct Reader {
     file: PathBuf,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     /// Every problem found so far, in the order found.
     pub(super) problems: Vec<SpecProblem>,
     /// Where each NIC entry, its ip and its mac were written.

@@ -10,7 +10,7 @@ use crate::util::{virtstrap, virtstrap_host, workspace, Dir, Outcome, TestComman
 
 /// The demo spec, as an absolute path.
 fn demo() -> String {
-    let demo = workspace().join("examples/demo/cluster.yaml");
+    let demo = workspace().join("crates/virtstrap/tests/fixtures/demo/cluster.yaml");
     demo.to_str().expect("utf-8 path").to_owned()
 }
 

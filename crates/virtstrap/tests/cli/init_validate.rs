@@ -301,3 +301,26 @@ fn help_exits_0_and_fits_80_columns() {
         }
     }
 }
+
+#[test]
+fn init_writes_the_users_own_key_and_without_one_says_how_to_make_it() {
+    let dir = Dir::new();
+    dir.write("home/.ssh/id_rsa.pub", "ssh-rsa AAAArsa me@box\n");
+    dir.write("home/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAmine me@box\n");
+    let home = dir.join("home");
+    dir.command()
+        .env("HOME", home.to_str().expect("utf-8"))
+        .args(["init", "a"])
+        .run()
+        .assert_exit(0)
+        .assert_stdout_contains("SSH key: yours, from");
+    let spec = dir.read("a/cluster.yaml");
+    assert!(spec.contains("  - ssh-ed25519 AAAAmine me@box\n"), "{spec}");
+    assert!(!spec.contains("ReplaceWithYourOwnKey"), "{spec}");
+    dir.command()
+        .env("HOME", dir.join("nobody").to_str().expect("utf-8"))
+        .args(["init", "b"])
+        .run()
+        .assert_exit(0)
+        .assert_stderr_contains("ssh-keygen -t ed25519");
+}
