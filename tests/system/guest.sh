@@ -6,8 +6,9 @@
 # fw_cfg, then check over SSH what Ignition wrote: users and keys, hostname,
 # a file's content/mode/owner, a directory, a symlink. Prints the seconds from
 # QEMU's start to "virtstrap-guest: up" and to SSH answering. Then configs
-# Ignition refuses (invalid JSON, spec 3.4.0) must show "FAILED at
-# fetch-offline" on the console with the guest still up. Last, when a libvirt
+# Ignition refuses (invalid JSON, spec 3.4.0: "FAILED at fetch-offline"; a
+# file owned by a user that does not exist: "FAILED at files") must say so on
+# the console, with the guest still up. Last, when a libvirt
 # daemon answers on qemu:///system, the same guest as a transient libvirt
 # domain with no NIC (nothing networked in the root namespace): direct kernel
 # boot, the config in <sysinfo type='fwcfg'>, up, and `virsh shutdown` works.
@@ -47,6 +48,7 @@ cleanup() {
   if [ "${KEEP:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so EXIT runs on a signal too
 nsx() { ip netns exec "$ns" "$@"; }
 
 # --- build, then reuse ---------------------------------------------------------------
@@ -185,23 +187,27 @@ check "the guest sent its hostname with DHCP (dnsmasq's lease table)" grep -q " 
 stop
 
 # --- configs Ignition refuses -------------------------------------------------------------------------
-refused() { # refused NAME CONTENT WHAT-THE-CONSOLE-SAYS
-  printf '%s' "$2" > "$work/$1.ign"
+refused() { # refused NAME STAGE CONTENT WHAT-THE-CONSOLE-SAYS
+  local stage=$2
+  printf '%s' "$3" > "$work/$1.ign"
   local t
   t=$(now)
   boot "$1" "$work/$1.ign" 0
   until on_console "$1" "FAILED" || ! lt "$(since "$t")" 60; do sleep 0.2; done
   sleep 3 # still up a moment later, no reboot, no panic
-  check "$1: console says FAILED at fetch-offline ($(since "$t") s)" on_console "$1" "FAILED at fetch-offline: "
-  check "$1: ... and why: $3" grep -qF "$3" "$work/$1.console"
+  check "$1: console says FAILED at $stage ($(since "$t") s)" on_console "$1" "FAILED at $stage: "
+  check "$1: ... and why: $4" grep -qF "$4" "$work/$1.console"
   check "$1: ... and shows Ignition's log tail" on_console "$1" "| CRITICAL"
   check "$1: ... and stays up (no reboot, no panic)" \
     test -z "$(grep -E 'Kernel panic|reboot: ' "$work/$1.console")" -a -d "/proc/$qemu"
   check "$1: ... and never reports up" test -z "$(grep -F 'virtstrap-guest: up' "$work/$1.console")"
   stop
 }
-refused badjson '{"ignition": {"version": "3.3.0"' "unexpected end of JSON input"
-refused spec340 '{"ignition": {"version": "3.4.0"}}' "unsupported config version"
+refused badjson fetch-offline '{"ignition": {"version": "3.3.0"' "unexpected end of JSON input"
+refused spec340 fetch-offline '{"ignition": {"version": "3.4.0"}}' "unsupported config version"
+refused ghost files '{"ignition": {"version": "3.3.0"}, "storage": {"files": [
+  {"path": "/etc/x", "user": {"name": "ghost"}, "contents": {"source": "data:,x"}}]}}' 'no such user "ghost"'
+
 
 # --- under libvirt, no NIC ----------------------------------------------------------------------
 if virsh -q -c qemu:///system version > /dev/null 2>&1; then
