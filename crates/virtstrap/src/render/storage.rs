@@ -35,7 +35,8 @@ pub fn data_volume_name(cluster: &Cluster, node: &Node, n: usize) -> String {
 
 /// The root disk: a qcow2 overlay whose backing store is the base image
 /// (named with its format: libvirt and QEMU never probe it), as large as
-/// the spec's disk.
+/// the spec's disk; a blank qcow2 when the spec names no image (every
+/// node boots a kernel).
 pub fn root_volume(cluster: &Cluster, node: &Node, host: &HostFacts) -> VolumeXml {
     let name = root_volume_name(cluster, node);
     let base = pool_path(cluster, host, &cluster.image.pool).join(&cluster.image.volume);
@@ -51,10 +52,12 @@ pub fn root_volume(cluster: &Cluster, node: &Node, host: &HostFacts) -> VolumeXm
         x.elem("target", &[], "", |x| {
             x.empty("format", &[("type", "qcow2")], "");
         });
-        x.elem("backingStore", &[], "", |x| {
-            x.text("path", &[], &path_text(&base), "");
-            x.empty("format", &[("type", &cluster.image.format)], "");
-        });
+        if !cluster.image.volume.is_empty() {
+            x.elem("backingStore", &[], "", |x| {
+                x.text("path", &[], &path_text(&base), "");
+                x.empty("format", &[("type", &cluster.image.format)], "");
+            });
+        }
     });
     VolumeXml {
         pool: node.disk.pool.clone(),
