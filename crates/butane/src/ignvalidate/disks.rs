@@ -24,60 +24,46 @@ impl Validator<'_> {
             self.error(n, p, &[K("device")], "disk device is required");
         } else {
             self.check_path(n, p, &[K("device")], device);
-            // partition numbers
-            let mut by_num: Vec<(i64, Vec<usize>)> = Vec::new();
-            for (i, part) in parts.iter().enumerate() {
-                let num = get_int(part, "number").unwrap_or(0);
-                if num != 0 {
-                    match by_num.iter_mut().find(|(k, _)| *k == num) {
-                        Some((_, v)) => v.push(i),
-                        None => by_num.push((num, vec![i])),
-                    }
-                }
-            }
-            if let Some((_, v)) = by_num.iter().find(|(_, v)| v.len() > 1) {
-                self.error(
-                    n,
-                    p,
-                    &[K("partitions"), I(v[1])],
-                    "partition numbers collide",
-                );
-            }
-            if let Some(i) = overlap(parts) {
-                self.error(n, p, &[K("partitions"), I(i)], "partitions overlap");
-            }
-            let not_exist = parts
-                .iter()
-                .any(|q| get_bool(q, "shouldExist") == Some(false));
-            let zero = parts.iter().any(|q| get_int(q, "number").unwrap_or(0) == 0);
-            if zero && not_exist {
-                self.error(
-                    n,
-                    p,
-                    &[K("partitions")],
-                    "shouldExist is false for a partition and other partition(s) has start or size 0",
-                );
-            }
-            let mut labels = HashSet::new();
-            for (i, q) in parts.iter().enumerate() {
-                if let Some(l) = q.get_str("label") {
-                    if !labels.insert(l) {
-                        self.error(
-                            n,
-                            p,
-                            &[K("partitions"), I(i)],
-                            "cannot use the same partition label twice",
-                        );
-                        break;
-                    }
-                }
-            }
+            self.partition_table(n, p, parts);
         }
         for (i, q) in parts.iter().enumerate() {
             self.partition(q, &p.key("partitions").index(i));
         }
     }
 
+    /// The checks across a disk's partitions: numbers, overlaps,
+    /// `shouldExist` and labels.
+    fn partition_table(&mut self, n: &Out, p: &KeyPath, parts: &[Out]) {
+        if let Some(i) = colliding_number(parts) {
+            self.error(n, p, &[K("partitions"), I(i)], "partition numbers collide");
+        }
+        if let Some(i) = overlap(parts) {
+            self.error(n, p, &[K("partitions"), I(i)], "partitions overlap");
+        }
+        let not_exist = parts
+            .iter()
+            .any(|q| get_bool(q, "shouldExist") == Some(false));
+        let zero = parts.iter().any(|q| get_int(q, "number").unwrap_or(0) == 0);
+        if zero && not_exist {
+            self.error(
+                n,
+                p,
+                &[K("partitions")],
+                "shouldExist is false for a partition and other partition(s) has start or size 0",
+            );
+        }
+        if let Some(i) = repeated_label(parts) {
+            self.error(
+                n,
+                p,
+                &[K("partitions"), I(i)],
+                "cannot use the same partition label twice",
+            );
+        }
+    }
+
+    /// One `Partition`: `shouldExist` against other fields, number or
+    /// label, label length, GUIDs.
     fn partition(&mut self, n: &Out, p: &KeyPath) {
         if get_bool(n, "shouldExist") == Some(false)
             && (present(n, "label")
@@ -144,6 +130,17 @@ impl Validator<'_> {
             n.get_str("device").unwrap_or_default(),
         );
         let format = not_empty(n, "format");
+        self.filesystem_format(n, p, format);
+        if let Some(label) = not_empty(n, "label") {
+            if let Some(e) = label_error(format, label) {
+                self.error(n, p, &[K("label")], e);
+            }
+        }
+    }
+
+    /// A filesystem's format: known for this spec, and present when other
+    /// fields need one.
+    fn filesystem_format(&mut self, n: &Out, p: &KeyPath, format: Option<&str>) {
         match format {
             None => {
                 if not_empty(n, "path").is_some()
@@ -167,30 +164,6 @@ impl Validator<'_> {
                 if !ok {
                     self.error(n, p, &[K("format")], "invalid filesystem format");
                 }
-            }
-        }
-        if let Some(label) = not_empty(n, "label") {
-            let e = match format {
-                None => Some("filesystem must specify format if label is specified"),
-                Some("ext4") if label.len() > 16 => {
-                    Some("filesystem labels cannot be longer than 16 characters when using ext4")
-                }
-                Some("btrfs") if label.len() > 256 => {
-                    Some("filesystem labels cannot be longer than 256 characters when using btrfs")
-                }
-                Some("xfs") if label.len() > 12 => {
-                    Some("filesystem labels cannot be longer than 12 characters when using xfs")
-                }
-                Some("swap") if label.len() > 15 => {
-                    Some("filesystem labels cannot be longer than 15 characters when using swap")
-                }
-                Some("vfat") if label.len() > 11 => {
-                    Some("filesystem labels cannot be longer than 11 characters when using vfat")
-                }
-                _ => None,
-            };
-            if let Some(e) = e {
-                self.error(n, p, &[K("label")], e);
             }
         }
     }
@@ -228,6 +201,54 @@ impl Validator<'_> {
     }
 }
 
+/// Ignition's label length limit of each filesystem format.
+fn label_error(format: Option<&str>, label: &str) -> Option<&'static str> {
+    match format {
+        None => Some("filesystem must specify format if label is specified"),
+        Some("ext4") if label.len() > 16 => {
+            Some("filesystem labels cannot be longer than 16 characters when using ext4")
+        }
+        Some("btrfs") if label.len() > 256 => {
+            Some("filesystem labels cannot be longer than 256 characters when using btrfs")
+        }
+        Some("xfs") if label.len() > 12 => {
+            Some("filesystem labels cannot be longer than 12 characters when using xfs")
+        }
+        Some("swap") if label.len() > 15 => {
+            Some("filesystem labels cannot be longer than 15 characters when using swap")
+        }
+        Some("vfat") if label.len() > 11 => {
+            Some("filesystem labels cannot be longer than 11 characters when using vfat")
+        }
+        _ => None,
+    }
+}
+
+/// The second partition with the first number (in order of first use)
+/// that more than one partition has.
+fn colliding_number(parts: &[Out]) -> Option<usize> {
+    let mut by_num: Vec<(i64, Vec<usize>)> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let num = get_int(part, "number").unwrap_or(0);
+        if num != 0 {
+            match by_num.iter_mut().find(|(k, _)| *k == num) {
+                Some((_, v)) => v.push(i),
+                None => by_num.push((num, vec![i])),
+            }
+        }
+    }
+    by_num.iter().find(|(_, v)| v.len() > 1).map(|(_, v)| v[1])
+}
+
+/// The first partition whose label an earlier partition already has.
+fn repeated_label(parts: &[Out]) -> Option<usize> {
+    let mut labels = HashSet::new();
+    parts
+        .iter()
+        .position(|q| q.get_str("label").is_some_and(|l| !labels.insert(l)))
+}
+
+/// Whether `g` is empty or a GUID (`8-4-4-4-12` hex digits).
 fn guid_ok(g: &str) -> bool {
     if g.is_empty() {
         return true;
@@ -240,6 +261,8 @@ fn guid_ok(g: &str) -> bool {
             .all(|(s, n)| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Ignition's partition overlap check: the first partition another
+/// placed partition's span touches.
 fn overlap(parts: &[Out]) -> Option<usize> {
     let span = |q: &Out| -> Option<(i64, i64)> {
         let start = get_int(q, "startMiB")?;

@@ -57,26 +57,39 @@ impl Validator<'_> {
         }
     }
 
+    /// `Storage.Validate`: nodes under links, links, then filesystems on
+    /// the config's own disks.
     fn storage_validate(&mut self, n: &Out, p: &KeyPath) {
-        let path_of = |o: &Out| o.get_str("path").unwrap_or_default().to_string();
         let links: Vec<String> = n.items("links").iter().map(path_of).collect();
+        self.nodes_under_links(n, p, &links);
+        self.check_links(n, p, &links);
+        self.filesystems_on_disks(n, p);
+    }
+
+    /// Directories and files whose path goes through a link of the config.
+    fn nodes_under_links(&mut self, n: &Out, p: &KeyPath, links: &[String]) {
         for (kind, msg) in [
             ("directories", "directory path includes link in config"),
             ("files", "file path includes link in config"),
         ] {
             for (i, d) in n.items(kind).iter().enumerate() {
                 let dp = path_of(d);
-                for l in &links {
+                for l in links {
                     if dp.starts_with(&format!("{l}/")) {
                         self.error(n, p, &[K(kind), I(i)], msg);
                     }
                 }
             }
         }
+    }
+
+    /// Each link: not under another link, a target (3.3+), and a hard
+    /// link's target and owner.
+    fn check_links(&mut self, n: &Out, p: &KeyPath, links: &[String]) {
         let dirs: Vec<String> = n.items("directories").iter().map(path_of).collect();
         for (i, l1) in n.items("links").iter().enumerate() {
             let lp = path_of(l1);
-            for l2 in &links {
+            for l2 in links {
                 if lp.starts_with(&format!("{l2}/")) {
                     self.error(
                         n,
@@ -86,8 +99,9 @@ impl Validator<'_> {
                     );
                 }
             }
-            let Some(target) = not_empty(l1, "target") else {
-                if self.minor >= 3 {
+            let target = match not_empty(l1, "target") {
+                Some(target) => target,
+                None if self.minor >= 3 => {
                     self.error(
                         n,
                         p,
@@ -96,17 +110,16 @@ impl Validator<'_> {
                     );
                     continue;
                 }
-                if !is_true(l1, "hard") {
-                    continue;
-                }
-                self.hard_link(n, p, i, l1, &lp, "", &dirs);
-                continue;
+                None => "",
             };
-            if !is_true(l1, "hard") {
-                continue;
+            if is_true(l1, "hard") {
+                self.hard_link(n, p, i, l1, &lp, target, &dirs);
             }
-            self.hard_link(n, p, i, l1, &lp, target, &dirs);
         }
+    }
+
+    /// Warnings for a filesystem on a disk the config partitions or wipes.
+    fn filesystems_on_disks(&mut self, n: &Out, p: &KeyPath) {
         let mut disks: HashMap<&str, &Out> = HashMap::new();
         for d in n.items("disks") {
             disks.insert(d.get_str("device").unwrap_or_default(), d);
@@ -129,6 +142,8 @@ impl Validator<'_> {
         }
     }
 
+    /// A hard link: its target may not be a directory of the config, and
+    /// its user and group are ignored.
     #[allow(clippy::too_many_arguments)]
     fn hard_link(
         &mut self,
@@ -166,6 +181,8 @@ impl Validator<'_> {
         }
     }
 
+    /// A `File`, `Directory` or `Link`: path, mode, overwrite and owner,
+    /// then a file's contents.
     fn node(&mut self, n: &Out, p: &KeyPath, kind: NodeKind) {
         if self.dups {
             for (i, a) in n.items("append").iter().enumerate() {
@@ -219,6 +236,11 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// A node's `path`, empty when it has none.
+fn path_of(o: &Out) -> String {
+    o.get_str("path").unwrap_or_default().to_string()
 }
 
 /// Which Ignition node type a `storage` entry is.
