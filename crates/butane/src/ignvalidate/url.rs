@@ -218,31 +218,20 @@ pub fn parse(raw: &str) -> Option<Url> {
             return None;
         }
     }
-    let mut url = Url::default();
     if rest == "*" {
-        return Some(url);
+        return Some(Url::default());
     }
-    // getScheme
-    let mut rest = rest;
-    for (i, c) in rest.bytes().enumerate() {
-        if c.is_ascii_alphabetic() {
-            continue;
-        }
-        if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') {
-            if i == 0 {
-                break;
-            }
-            continue;
-        }
-        if c == b':' {
-            if i == 0 {
-                return None;
-            }
-            url.scheme = rest[..i].to_ascii_lowercase();
-            rest = &rest[i + 1..];
-        }
-        break;
-    }
+    parse_reference(rest)
+}
+
+/// Go's `parse` of a URL without its fragment: the scheme, the query,
+/// then an opaque part, or an authority and a path.
+fn parse_reference(rest: &str) -> Option<Url> {
+    let (scheme, mut rest) = get_scheme(rest)?;
+    let mut url = Url {
+        scheme,
+        ..Url::default()
+    };
     if let Some((r, q)) = rest.split_once('?') {
         url.query = q.to_string();
         rest = r;
@@ -258,20 +247,45 @@ pub fn parse(raw: &str) -> Option<Url> {
         }
     }
     if (!url.scheme.is_empty() || !rest.starts_with("///")) && rest.starts_with("//") {
-        let after = &rest[2..];
-        let (auth, path) = match after.find('/') {
-            Some(i) => (&after[..i], &after[i..]),
-            None => (after, ""),
-        };
-        if !authority_ok(auth) {
-            return None;
-        }
-        rest = path;
+        rest = authority_path(&rest[2..])?;
     }
     if !unescape_ok(rest, Mode::Path) {
         return None;
     }
     Some(url)
+}
+
+/// Go's `getScheme`: the lower-cased scheme (empty when there is none)
+/// and what follows its colon; `None` when the URL starts with a colon.
+fn get_scheme(rest: &str) -> Option<(String, &str)> {
+    for (i, c) in rest.bytes().enumerate() {
+        if c.is_ascii_alphabetic() {
+            continue;
+        }
+        if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') {
+            if i == 0 {
+                break;
+            }
+            continue;
+        }
+        if c == b':' {
+            if i == 0 {
+                return None;
+            }
+            return Some((rest[..i].to_ascii_lowercase(), &rest[i + 1..]));
+        }
+        break;
+    }
+    Some((String::new(), rest))
+}
+
+/// `authority/path` (after `//`): the path, when the authority is valid.
+fn authority_path(after: &str) -> Option<&str> {
+    let (auth, path) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    authority_ok(auth).then_some(path)
 }
 
 /// The error `dataurl.DecodeString` gives for `s`, from its lexer (the
@@ -280,159 +294,210 @@ pub fn data_url_error(s: &str) -> Option<String> {
     let Some(rest) = s.strip_prefix("data:") else {
         return Some("missing data prefix".into());
     };
-    // Bytes, not chars: every rule below accepts ASCII only, and a byte of
-    // a multi-byte character (read as U+0080..U+00FF) is refused exactly
-    // where its character would be, with the same message.
-    let bytes = rest.as_bytes();
-    let token = |c: char| {
-        c.is_ascii()
-            && !c.is_ascii_control()
-            && !c.is_whitespace()
-            && !"()<>@,;:\\\"/[]?=".contains(c)
-    };
-    let err = |m: &str| Some(m.to_string());
-    let mut i = 0;
-    let at = |i: usize| bytes.get(i).map(|&b| char::from(b));
-    let mut base64 = false;
-    // After the prefix: media type, parameters or the comma.
-    match at(i) {
-        Some(';') | Some(',') => {}
-        None => return err("missing comma before data"),
-        Some(c) if token(c) => {
-            let start = i;
-            let x_token = (c == 'x' || c == 'X') && at(i + 1) == Some('-');
-            i += if x_token { 2 } else { 1 };
-            loop {
-                match at(i) {
-                    Some('/') => break,
-                    None => return err("missing media type slash"),
-                    Some(c) if token(c) => i += 1,
-                    Some(_) => return err("invalid character for media type"),
-                }
-            }
-            if !x_token {
-                let t = &rest[start..i];
-                let known = [
-                    "text",
-                    "image",
-                    "audio",
-                    "video",
-                    "application",
-                    "message",
-                    "multipart",
-                ];
-                if !known.iter().any(|k| t.starts_with(k)) {
-                    return err("invalid media type");
-                }
-            }
-            i += 1;
-            loop {
-                match at(i) {
-                    Some(';') | Some(',') => break,
-                    None => return err("incomplete media type"),
-                    Some(c) if token(c) => i += 1,
-                    Some(_) => return err("invalid character for media subtype"),
-                }
+    DataLexer { rest, i: 0 }.lex().err()
+}
+
+/// The dataurl lexer over what follows `data:`, at byte `i`.
+///
+/// Bytes, not chars: every rule below accepts ASCII only, and a byte of a
+/// multi-byte character (read as U+0080..U+00FF) is refused exactly where
+/// its character would be, with the same message.
+struct DataLexer<'a> {
+    rest: &'a str,
+    i: usize,
+}
+
+/// A dataurl lexer error message.
+fn fail<T>(message: &str) -> Result<T, String> {
+    Err(message.to_string())
+}
+
+/// The lexer's token characters: ASCII, neither control nor space nor
+/// one of RFC 2045's tspecials.
+fn is_token(c: char) -> bool {
+    c.is_ascii() && !c.is_ascii_control() && !c.is_whitespace() && !"()<>@,;:\\\"/[]?=".contains(c)
+}
+
+/// The media types the lexer knows (anything else needs an `x-` prefix).
+const MEDIA_TYPES: [&str; 7] = [
+    "text",
+    "image",
+    "audio",
+    "video",
+    "application",
+    "message",
+    "multipart",
+];
+
+impl DataLexer<'_> {
+    fn at(&self, i: usize) -> Option<char> {
+        self.rest.as_bytes().get(i).map(|&b| char::from(b))
+    }
+
+    /// The whole URL: media type, parameters, then the data.
+    fn lex(&mut self) -> Result<(), String> {
+        self.media_type()?;
+        let base64 = self.parameters()?;
+        self.data(base64)
+    }
+
+    /// After the prefix: a media type, or straight to parameters or the
+    /// comma.
+    fn media_type(&mut self) -> Result<(), String> {
+        match self.at(self.i) {
+            Some(';') | Some(',') => Ok(()),
+            None => fail("missing comma before data"),
+            Some(c) if is_token(c) => self.type_and_subtype(c),
+            Some(_) => fail("invalid character after data prefix"),
+        }
+    }
+
+    /// `type/subtype`, starting at the type's first character `c`.
+    fn type_and_subtype(&mut self, c: char) -> Result<(), String> {
+        let start = self.i;
+        let x_token = (c == 'x' || c == 'X') && self.at(self.i + 1) == Some('-');
+        self.i += if x_token { 2 } else { 1 };
+        loop {
+            match self.at(self.i) {
+                Some('/') => break,
+                None => return fail("missing media type slash"),
+                Some(c) if is_token(c) => self.i += 1,
+                Some(_) => return fail("invalid character for media type"),
             }
         }
-        Some(_) => return err("invalid character after data prefix"),
+        if !x_token {
+            let t = &self.rest[start..self.i];
+            if !MEDIA_TYPES.iter().any(|k| t.starts_with(k)) {
+                return fail("invalid media type");
+            }
+        }
+        self.i += 1;
+        loop {
+            match self.at(self.i) {
+                Some(';') | Some(',') => return Ok(()),
+                None => return fail("incomplete media type"),
+                Some(c) if is_token(c) => self.i += 1,
+                Some(_) => return fail("invalid character for media subtype"),
+            }
+        }
     }
-    // Parameters.
-    while at(i) == Some(';') {
-        i += 1;
-        let start = i;
-        match at(i) {
-            None | Some('=') | Some(',') => return err("unterminated parameter sequence"),
-            Some(c) if token(c) => {}
-            Some(_) => return err("invalid character for parameter attribute"),
+
+    /// `;attribute=value` parameters, up to the comma or a final
+    /// `;base64`: whether the data is base64.
+    fn parameters(&mut self) -> Result<bool, String> {
+        while self.at(self.i) == Some(';') {
+            self.i += 1;
+            if self.attribute()? {
+                return Ok(true);
+            }
+            self.i += 1;
+            self.value()?;
+            match self.at(self.i) {
+                Some(';') | Some(',') => {}
+                None => return fail("missing comma before data"),
+                Some(_) => return fail("expected semicolon or comma"),
+            }
+        }
+        Ok(false)
+    }
+
+    /// A parameter's attribute, up to its `=`; or `base64` before the
+    /// comma (then true).
+    fn attribute(&mut self) -> Result<bool, String> {
+        let start = self.i;
+        match self.at(self.i) {
+            None | Some('=') | Some(',') => return fail("unterminated parameter sequence"),
+            Some(c) if is_token(c) => {}
+            Some(_) => return fail("invalid character for parameter attribute"),
         }
         loop {
-            match at(i) {
-                Some('=') => break,
+            match self.at(self.i) {
+                Some('=') => return Ok(false),
                 Some(',') => {
-                    let v = &rest[start..i];
+                    let v = &self.rest[start..self.i];
                     if v != "base64" {
-                        return Some(format!("expected base64, got {v}"));
+                        return Err(format!("expected base64, got {v}"));
                     }
-                    base64 = true;
-                    break;
+                    return Ok(true);
                 }
-                None => return err("unterminated parameter sequence"),
-                Some(c) if token(c) => i += 1,
-                Some(_) => return err("invalid character for parameter attribute"),
+                None => return fail("unterminated parameter sequence"),
+                Some(c) if is_token(c) => self.i += 1,
+                Some(_) => return fail("invalid character for parameter attribute"),
             }
-        }
-        if at(i) == Some(',') {
-            break;
-        }
-        i += 1;
-        match at(i) {
-            Some('"') => {
-                i += 1;
-                loop {
-                    match at(i) {
-                        None => return err("unclosed quoted string"),
-                        Some('\\') => match at(i + 1) {
-                            None => return err("unclosed quoted string"),
-                            Some(c) if c.is_ascii() => i += 2,
-                            Some(_) => return err("invalid escaped character"),
-                        },
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some(c) if c.is_ascii() => i += 1,
-                        Some(_) => return err("invalid character for parameter value"),
-                    }
-                }
-            }
-            None => return err("missing comma before data"),
-            Some(c) if token(c) => {
-                let start = i;
-                loop {
-                    i += 1;
-                    match at(i) {
-                        Some(';') | Some(',') => break,
-                        None => return err("missing comma before data"),
-                        Some(c) if token(c) => {}
-                        Some(_) => return err("invalid character for parameter value"),
-                    }
-                }
-                let v = &rest[start..i];
-                if let Some(e) = rfc2396_error(v) {
-                    return Some(e);
-                }
-            }
-            Some(_) => return err("invalid character for parameter value"),
-        }
-        match at(i) {
-            Some(';') | Some(',') => {}
-            None => return err("missing comma before data"),
-            Some(_) => return err("expected semicolon or comma"),
         }
     }
-    if at(i) != Some(',') {
-        return match at(i) {
-            None => err("missing comma before data"),
-            Some(_) => err("expected semicolon or comma"),
+
+    /// A parameter's value after its `=`: a quoted string or a token.
+    fn value(&mut self) -> Result<(), String> {
+        match self.at(self.i) {
+            Some('"') => self.quoted_value(),
+            None => fail("missing comma before data"),
+            Some(c) if is_token(c) => self.token_value(),
+            Some(_) => fail("invalid character for parameter value"),
+        }
+    }
+
+    /// A `"..."` value with `\` escapes, through its closing quote.
+    fn quoted_value(&mut self) -> Result<(), String> {
+        self.i += 1;
+        loop {
+            match self.at(self.i) {
+                None => return fail("unclosed quoted string"),
+                Some('\\') => match self.at(self.i + 1) {
+                    None => return fail("unclosed quoted string"),
+                    Some(c) if c.is_ascii() => self.i += 2,
+                    Some(_) => return fail("invalid escaped character"),
+                },
+                Some('"') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                Some(c) if c.is_ascii() => self.i += 1,
+                Some(_) => return fail("invalid character for parameter value"),
+            }
+        }
+    }
+
+    /// A token value, up to `;` or `,`; its `%` escapes must be whole.
+    fn token_value(&mut self) -> Result<(), String> {
+        let start = self.i;
+        loop {
+            self.i += 1;
+            match self.at(self.i) {
+                Some(';') | Some(',') => break,
+                None => return fail("missing comma before data"),
+                Some(c) if is_token(c) => {}
+                Some(_) => return fail("invalid character for parameter value"),
+            }
+        }
+        rfc2396_error(&self.rest[start..self.i]).map_or(Ok(()), Err)
+    }
+
+    /// The comma, then the data: base64, or URL-escaped text.
+    fn data(&self, base64: bool) -> Result<(), String> {
+        match self.at(self.i) {
+            Some(',') => {}
+            None => return fail("missing comma before data"),
+            Some(_) => return fail("expected semicolon or comma"),
+        }
+        let data_ok = |b: &u8| {
+            let c = char::from(*b);
+            if base64 {
+                c.is_ascii_alphanumeric() || "+/=\n".contains(c)
+            } else {
+                c.is_ascii() && !c.is_ascii_control() && !" <>#\"{}|\\^[]`".contains(c)
+            }
         };
-    }
-    let data_ok = |b: &u8| {
-        let c = char::from(*b);
-        if base64 {
-            c.is_ascii_alphanumeric() || "+/=\n".contains(c)
-        } else {
-            c.is_ascii() && !c.is_ascii_control() && !" <>#\"{}|\\^[]`".contains(c)
+        if !self.rest.as_bytes()[self.i + 1..].iter().all(data_ok) {
+            return fail("invalid data character");
         }
-    };
-    if !bytes[i + 1..].iter().all(data_ok) {
-        return err("invalid data character");
-    }
-    let data = &rest[i + 1..];
-    if base64 {
-        base64_error(data.as_bytes())
-    } else {
-        rfc2396_error(data)
+        let data = &self.rest[self.i + 1..];
+        let e = if base64 {
+            base64_error(data.as_bytes())
+        } else {
+            rfc2396_error(data)
+        };
+        e.map_or(Ok(()), Err)
     }
 }
 
