@@ -14,6 +14,7 @@
 //! its members in Go declaration order, as vcontext's walker visits them.
 
 mod config;
+mod data_url;
 mod disks;
 mod luks;
 mod resource;

@@ -2,7 +2,7 @@
 //! the target spec's schemes, compression, HTTP headers and the
 //! verification hash.
 
-use super::{key_name, not_empty, present, url, Rel, Validator};
+use super::{data_url, key_name, not_empty, present, url, Rel, Validator};
 use crate::out::Out;
 use crate::report::KeyPath;
 
@@ -40,7 +40,7 @@ impl Validator<'_> {
                 }
                 version_id()
             }
-            "data" => url::data_url_error(s),
+            "data" => data_url::decode_error(s),
             _ => Some("invalid url scheme".into()),
         }
     }
