@@ -43,6 +43,8 @@ impl Validator<'_> {
         }
     }
 
+    /// `Config.Validate`: no file, directory or link may take the path of
+    /// a unit or dropin that has contents.
     fn config_validate(&mut self, n: &Out, p: &KeyPath) {
         let mut unit_paths = HashSet::new();
         if let Some(sd) = n.get("systemd") {
@@ -76,6 +78,7 @@ impl Validator<'_> {
         }
     }
 
+    /// The `ignition` section: config merge/replace, proxy and TLS CAs.
     fn ignition(&mut self, n: &Out, p: &KeyPath) {
         if let Some(c) = n.get("config") {
             let cp = p.key("config");
@@ -118,6 +121,8 @@ impl Validator<'_> {
         }
     }
 
+    /// The error of a resource whose source is required (3.1+ merge and
+    /// CA entries): missing, or not a valid URL.
     fn required_source_error(&self, res: &Out) -> Option<String> {
         match not_empty(res, "source") {
             None => Some("source is required".into()),
@@ -125,6 +130,8 @@ impl Validator<'_> {
         }
     }
 
+    /// A proxy URL: http(s), and a warning for plain HTTP where only
+    /// HTTPS is fine (`http_ok` false).
     fn proxy_url(&mut self, n: &Out, p: &KeyPath, key: &str, http_ok: bool) {
         let Some(s) = n.get_str(key) else {
             return;
@@ -146,6 +153,7 @@ impl Validator<'_> {
         }
     }
 
+    /// The `passwd` section: its duplicate users, groups and keys.
     fn passwd(&mut self, n: &Out, p: &KeyPath) {
         self.dup_lists(
             n,

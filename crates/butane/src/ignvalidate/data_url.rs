@@ -45,6 +45,7 @@ const MEDIA_TYPES: [&str; 7] = [
 ];
 
 impl DataLexer<'_> {
+    /// The byte at `i`, as a char; `None` past the end.
     fn at(&self, i: usize) -> Option<char> {
         self.rest.as_bytes().get(i).map(|&b| char::from(b))
     }

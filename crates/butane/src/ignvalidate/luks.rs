@@ -32,6 +32,8 @@ impl Validator<'_> {
         }
     }
 
+    /// `Luks.Validate`: name, label, device, clevis against custom, key
+    /// file and cex.
     fn luks_validate(&mut self, n: &Out, p: &KeyPath) {
         if n.get_str("name").unwrap_or_default().contains('/') {
             self.error(n, p, &[K("name")], "device names cannot contain slashes");
@@ -85,6 +87,7 @@ impl Validator<'_> {
         }
     }
 
+    /// A custom clevis pin and its config, as each spec checks them.
     fn clevis_custom(&mut self, n: &Out, p: &KeyPath) {
         if self.minor < 2 {
             return;
@@ -130,6 +133,7 @@ impl Validator<'_> {
         }
     }
 
+    /// A tang server: URL, thumbprint and (3.4+) advertisement.
     fn tang(&mut self, n: &Out, p: &KeyPath) {
         match url::parse(n.get_str("url").unwrap_or_default()) {
             None => self.error(n, p, &[K("url")], "unable to parse url"),

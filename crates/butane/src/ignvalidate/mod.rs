@@ -197,11 +197,15 @@ impl<'r> Validator<'r> {
         }
     }
 
+    /// Reports an error about `base` + `rel` (at Ignition path `ipath`),
+    /// placed in the Butane source by [`Self::locate`].
     pub(crate) fn error(&mut self, base: &Out, ipath: &KeyPath, rel: &[Rel], msg: &str) {
         let (p, m) = self.locate(base, ipath, rel);
         self.report.error(p, m, msg);
     }
 
+    /// Reports a warning about `base` + `rel`, placed as [`Self::error`]
+    /// places an error.
     pub(crate) fn warn(&mut self, base: &Out, ipath: &KeyPath, rel: &[Rel], msg: &str) {
         let (p, m) = self.locate(base, ipath, rel);
         self.report.warn(p, m, msg);

@@ -109,6 +109,7 @@ impl Validator<'_> {
         }
     }
 
+    /// The compression, empty or `gzip`.
     fn compression(&mut self, n: &Out, p: &KeyPath) {
         if let Some(c) = n.get_str("compression") {
             if !c.is_empty() && c != "gzip" {
@@ -117,6 +118,7 @@ impl Validator<'_> {
         }
     }
 
+    /// A verification hash needs a source to verify.
     fn verification_source(&mut self, n: &Out, p: &KeyPath) {
         let hash = n.get("verification").is_some_and(|v| present(v, "hash"));
         if hash && !present(n, "source") {
@@ -129,6 +131,8 @@ impl Validator<'_> {
         }
     }
 
+    /// The verification hash: `function-sum` of a known function and
+    /// the right length.
     fn verification(&mut self, n: &Out, p: &KeyPath) {
         let Some(hash) = n.get_str("hash") else {
             return;

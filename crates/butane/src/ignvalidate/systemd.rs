@@ -55,6 +55,8 @@ impl Validator<'_> {
         }
     }
 
+    /// A `Unit`: its extension and contents, and a warning for an enabled
+    /// unit with no `[Install]` section.
     fn unit(&mut self, n: &Out, p: &KeyPath) {
         let name = n.get_str("name").unwrap_or_default();
         if !matches!(
@@ -92,6 +94,8 @@ impl Validator<'_> {
         }
     }
 
+    /// `Systemd.Validate`: warns of an enabled instance whose template
+    /// has no `[Install]` section.
     fn systemd_validate(&mut self, n: &Out, p: &KeyPath) {
         let units = n.items("units");
         let mut by_name: HashMap<&str, &Out> = HashMap::new();
