@@ -301,80 +301,19 @@ impl Ctx<'_> {
 /// (the layout decides BIOS/PReP/ESP), RAID1 for boot and root, the ESPs
 /// and the boot filesystem. Returns (disks, filesystems, raids).
 fn mirror_storage(bd: &Obj) -> (Vec<Out>, Vec<Out>, Vec<Out>) {
-    let (bios, efi, prep) = match bd.str("layout") {
-        None | Some("x86_64") => (true, true, false),
-        Some("aarch64") => (false, true, false),
-        Some("ppc64le") => (false, false, true),
-        _ => (false, false, false),
-    };
+    let fw = Firmware::of(bd.str("layout"));
     let msrc = Src::new(bd.path.key("mirror"), Some(bd.mark_of("mirror")));
     let devices = bd.obj("mirror").map_or(&[][..], |m| m.strs("devices"));
     let (mut disks, mut filesystems) = (Vec::new(), Vec::new());
     for (i, (device, mark)) in devices.iter().enumerate() {
         let n = i + 1;
         let dsrc = Src::new(bd.path.key("mirror").key("devices").index(i), Some(*mark));
-        let part = |label: String, size: i64, guid: &str| {
-            Obj2::new(&msrc)
-                .s("label", &label)
-                .i("sizeMiB", size)
-                .s("typeGuid", guid)
-                .0
-        };
-        let first = if bios {
-            part(format!("bios-{n}"), 1, BIOS_GUID)
-        } else if prep {
-            part(format!("prep-{n}"), 4, PREP_GUID)
-        } else {
-            part(format!("reserved-{n}"), 1, RESERVED_GUID)
-        };
-        let second = if efi {
-            part(format!("esp-{n}"), 127, ESP_GUID)
-        } else {
-            part(format!("reserved-{n}"), 1, RESERVED_GUID)
-        };
-        let boot = Obj2::new(&msrc)
-            .s("label", &format!("boot-{n}"))
-            .i("sizeMiB", 384)
-            .0;
-        let root = Obj2::new(&msrc).s("label", &format!("root-{n}")).0;
-        disks.push(
-            Obj2::new(&msrc)
-                .o("device", Out::str(device.as_str(), dsrc))
-                .o("partitions", list(vec![first, second, boot, root], &msrc))
-                .b("wipeTable", true)
-                .0,
-        );
-        if efi {
-            filesystems.push(
-                Obj2::new(&msrc)
-                    .s("device", &format!("/dev/disk/by-partlabel/esp-{n}"))
-                    .s("format", "vfat")
-                    .s("label", &format!("esp-{n}"))
-                    .b("wipeFilesystem", true)
-                    .0,
-            );
+        disks.push(mirror_disk(fw, n, Out::str(device.as_str(), dsrc), &msrc));
+        if fw.efi {
+            filesystems.push(esp_filesystem(n, &msrc));
         }
     }
-    let devs = |prefix: &str| {
-        let items = (1..=devices.len())
-            .map(|n| Out::str(format!("/dev/disk/by-partlabel/{prefix}-{n}"), msrc.clone()))
-            .collect();
-        list(items, &msrc)
-    };
-    let options = list(vec![Out::str("--metadata=1.0", msrc.clone())], &msrc);
-    let raids = vec![
-        Obj2::new(&msrc)
-            .o("devices", devs("boot"))
-            .s("level", "raid1")
-            .s("name", "md-boot")
-            .o("options", options)
-            .0,
-        Obj2::new(&msrc)
-            .o("devices", devs("root"))
-            .s("level", "raid1")
-            .s("name", "md-root")
-            .0,
-    ];
+    let raids = mirror_raids(devices.len(), &msrc);
     filesystems.push(
         Obj2::new(&msrc)
             .s("device", "/dev/md/md-boot")
@@ -384,6 +323,97 @@ fn mirror_storage(bd: &Obj) -> (Vec<Out>, Vec<Out>, Vec<Out>) {
             .0,
     );
     (disks, filesystems, raids)
+}
+
+/// The firmware partitions a layout's disks start with.
+#[derive(Clone, Copy)]
+struct Firmware {
+    bios: bool,
+    efi: bool,
+    prep: bool,
+}
+
+impl Firmware {
+    fn of(layout: Option<&str>) -> Self {
+        let (bios, efi, prep) = match layout {
+            None | Some("x86_64") => (true, true, false),
+            Some("aarch64") => (false, true, false),
+            Some("ppc64le") => (false, false, true),
+            _ => (false, false, false),
+        };
+        Firmware { bios, efi, prep }
+    }
+}
+
+/// Mirror device number `n` (from 1): the OS image's four partitions,
+/// each labelled with `n`, on a wiped table.
+fn mirror_disk(fw: Firmware, n: usize, device: Out, msrc: &Src) -> Out {
+    let first = if fw.bios {
+        partition(&format!("bios-{n}"), 1, BIOS_GUID, msrc)
+    } else if fw.prep {
+        partition(&format!("prep-{n}"), 4, PREP_GUID, msrc)
+    } else {
+        partition(&format!("reserved-{n}"), 1, RESERVED_GUID, msrc)
+    };
+    let second = if fw.efi {
+        partition(&format!("esp-{n}"), 127, ESP_GUID, msrc)
+    } else {
+        partition(&format!("reserved-{n}"), 1, RESERVED_GUID, msrc)
+    };
+    let boot = Obj2::new(msrc)
+        .s("label", &format!("boot-{n}"))
+        .i("sizeMiB", 384)
+        .0;
+    let root = Obj2::new(msrc).s("label", &format!("root-{n}")).0;
+    Obj2::new(msrc)
+        .o("device", device)
+        .o("partitions", list(vec![first, second, boot, root], msrc))
+        .b("wipeTable", true)
+        .0
+}
+
+/// A firmware partition of a mirror device.
+fn partition(label: &str, size: i64, guid: &str, msrc: &Src) -> Out {
+    Obj2::new(msrc)
+        .s("label", label)
+        .i("sizeMiB", size)
+        .s("typeGuid", guid)
+        .0
+}
+
+/// The ESP filesystem of mirror device number `n`.
+fn esp_filesystem(n: usize, msrc: &Src) -> Out {
+    Obj2::new(msrc)
+        .s("device", &format!("/dev/disk/by-partlabel/esp-{n}"))
+        .s("format", "vfat")
+        .s("label", &format!("esp-{n}"))
+        .b("wipeFilesystem", true)
+        .0
+}
+
+/// RAID1 `md-boot` and `md-root` over the `count` mirror devices' boot
+/// and root partitions.
+fn mirror_raids(count: usize, msrc: &Src) -> Vec<Out> {
+    let devs = |prefix: &str| {
+        let items = (1..=count)
+            .map(|n| Out::str(format!("/dev/disk/by-partlabel/{prefix}-{n}"), msrc.clone()))
+            .collect();
+        list(items, msrc)
+    };
+    let options = list(vec![Out::str("--metadata=1.0", msrc.clone())], msrc);
+    vec![
+        Obj2::new(msrc)
+            .o("devices", devs("boot"))
+            .s("level", "raid1")
+            .s("name", "md-boot")
+            .o("options", options)
+            .0,
+        Obj2::new(msrc)
+            .o("devices", devs("root"))
+            .s("level", "raid1")
+            .s("name", "md-root")
+            .0,
+    ]
 }
 
 fn int_of(o: &Out, k: &str) -> i64 {

@@ -36,7 +36,7 @@ pub use report::{Entry, KeyPath, Kind, Report};
 pub use translate::Options;
 
 use schema::Spec;
-use yaml::{Node, NodeKind};
+use yaml::{Mark, Node, NodeKind};
 
 /// A translated config and the warnings found on the way.
 #[derive(Clone, Debug)]
@@ -110,23 +110,63 @@ fn spec_of(variant: &str, version: &str) -> Option<Spec> {
 /// Translate Butane YAML to an Ignition config.
 pub fn translate(input: &[u8], opts: &Options) -> Result<Translated, ButaneError> {
     let mut report = Report::default();
-    let fail = |summary: &str, report: Report| ButaneError {
-        summary: summary.to_string(),
-        report,
-    };
+    match run(input, opts, &mut report) {
+        Ok((config, spec)) => Ok(Translated {
+            config,
+            report,
+            ignition_version: translate::ignition_version(spec),
+        }),
+        Err(summary) => Err(ButaneError {
+            summary: summary.to_string(),
+            report,
+        }),
+    }
+}
+
+/// The steps of [`translate()`], each stopping at its first fatal
+/// finding: parse, pick the spec, decode and check the source, build the
+/// Ignition tree, then Ignition's own checks. Fails with the one-line
+/// summary of the step that stopped (its findings are in `report`).
+fn run(input: &[u8], opts: &Options, report: &mut Report) -> Result<(Out, Spec), &'static str> {
+    let root = parse_yaml(input, report)?;
+    let spec = select_spec(&root, report).ok_or("cannot tell the variant and version")?;
+    let doc = decode::decode_root(&root, &schema::CONFIG, spec, report);
+    stop_if_fatal(report, "source config is invalid")?;
+    validate::check(&doc, spec, report);
+    stop_if_fatal(report, "source config is invalid")?;
+    let config = build_config(&doc, spec, opts, report);
+    stop_if_fatal(report, "source config is invalid")?;
+    ignvalidate::field_filters(&config, spec, report);
+    stop_if_fatal(report, "source config is invalid")?;
+    ignvalidate::validate(&config, spec.ign_minor(), report);
+    stop_if_fatal(report, "config generated was invalid")?;
+    Ok((config, spec))
+}
+
+/// `Err(summary)` once `report` holds an error.
+fn stop_if_fatal(report: &Report, summary: &'static str) -> Result<(), &'static str> {
+    if report.is_fatal() {
+        Err(summary)
+    } else {
+        Ok(())
+    }
+}
+
+/// The input as a YAML tree: UTF-8, well-formed and not empty.
+fn parse_yaml(input: &[u8], report: &mut Report) -> Result<Node, &'static str> {
     let Ok(text) = std::str::from_utf8(input) else {
         report.error(KeyPath::root(), None, "input is not valid UTF-8");
-        return Err(fail("error parsing YAML", report));
+        return Err("error parsing YAML");
     };
-    let root = match yaml::parse(text) {
-        Ok(Some(root)) => root,
+    match yaml::parse(text) {
+        Ok(Some(root)) => Ok(root),
         Ok(None) => {
             report.error(
                 KeyPath::root(),
                 None,
                 "error parsing variant; must be specified",
             );
-            return Err(fail("the config is empty", report));
+            Err("the config is empty")
         }
         Err(e) => {
             report.error(
@@ -134,49 +174,22 @@ pub fn translate(input: &[u8], opts: &Options) -> Result<Translated, ButaneError
                 Some(e.mark),
                 format!("YAML syntax: {}", e.message),
             );
-            return Err(fail("error parsing YAML", report));
+            Err("error parsing YAML")
         }
-    };
-    let spec = match select_spec(&root, &mut report) {
-        Some(s) => s,
-        None => return Err(fail("cannot tell the variant and version", report)),
-    };
-    let doc = decode::decode_root(&root, &schema::CONFIG, spec, &mut report);
-    if report.is_fatal() {
-        return Err(fail("source config is invalid", report));
     }
-    validate::check(&doc, spec, &mut report);
-    if report.is_fatal() {
-        return Err(fail("source config is invalid", report));
-    }
-    let mut ctx = translate::Ctx {
-        spec,
-        opts,
-        report: &mut report,
-    };
-    let mut config = ctx.root(&doc);
+}
+
+/// The Ignition tree of `doc`, with the fcos sugar and checks applied.
+fn build_config(doc: &decode::Obj, spec: Spec, opts: &Options, report: &mut Report) -> Out {
+    let mut ctx = translate::Ctx { spec, opts, report };
+    let mut config = ctx.root(doc);
     if let Some(minor) = spec.fcos {
         if minor >= 6 {
-            ctx.fcos_config_checks(&doc);
+            ctx.fcos_config_checks(doc);
         }
-        ctx.fcos(&doc, &mut config, minor);
+        ctx.fcos(doc, &mut config, minor);
     }
-    if report.is_fatal() {
-        return Err(fail("source config is invalid", report));
-    }
-    ignvalidate::field_filters(&config, spec, &mut report);
-    if report.is_fatal() {
-        return Err(fail("source config is invalid", report));
-    }
-    ignvalidate::validate(&config, spec.ign_minor(), &mut report);
-    if report.is_fatal() {
-        return Err(fail("config generated was invalid", report));
-    }
-    Ok(Translated {
-        config,
-        report,
-        ignition_version: translate::ignition_version(spec),
-    })
+    config
 }
 
 /// Read `variant` and `version` from the root mapping.
@@ -189,19 +202,7 @@ fn select_spec(root: &Node, report: &mut Report) -> Option<Spec> {
         );
         return None;
     };
-    let get = |k: &str| {
-        entries
-            .iter()
-            .find_map(|(key, v)| match (&key.kind, &v.kind) {
-                (NodeKind::Scalar { value, .. }, NodeKind::Scalar { value: val, .. })
-                    if value == k =>
-                {
-                    Some((val.as_str(), v.mark))
-                }
-                _ => None,
-            })
-    };
-    let variant = get("variant").filter(|(v, _)| !v.is_empty());
+    let variant = scalar_member(entries, "variant").filter(|(v, _)| !v.is_empty());
     let Some((variant, vmark)) = variant else {
         report.error(
             KeyPath::root().key("variant"),
@@ -210,7 +211,7 @@ fn select_spec(root: &Node, report: &mut Report) -> Option<Spec> {
         );
         return None;
     };
-    let (version, mark) = get("version").unwrap_or(("", root.mark));
+    let (version, mark) = scalar_member(entries, "version").unwrap_or(("", root.mark));
     if !is_semver(version) {
         report.error(
             KeyPath::root().key("version"),
@@ -229,28 +230,45 @@ fn select_spec(root: &Node, report: &mut Report) -> Option<Spec> {
     }
     let spec = spec_of(variant, version);
     if spec.is_none() {
-        let known: Vec<String> = SUPPORTED
-            .iter()
-            .filter(|(v, _, _)| *v == variant)
-            .map(|(_, ver, _)| ver.to_string())
-            .collect();
-        let hint = if known.is_empty() {
-            " (supported variants: fcos, flatcar)".to_string()
-        } else {
-            format!(" (supported versions: {})", known.join(", "))
-        };
-        let (path, m) = if known.is_empty() {
-            (KeyPath::root().key("variant"), vmark)
-        } else {
-            (KeyPath::root().key("version"), mark)
-        };
-        report.error(
-            path,
-            Some(m),
-            format!("No translator exists for variant {variant} with version {version}{hint}"),
-        );
+        no_translator(variant, vmark, version, mark, report);
     }
     spec
+}
+
+/// The scalar value of the root's member `key`, and where it is.
+fn scalar_member<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<(&'a str, Mark)> {
+    entries.iter().find_map(|(k, v)| match (&k.kind, &v.kind) {
+        (NodeKind::Scalar { value, .. }, NodeKind::Scalar { value: val, .. }) if value == key => {
+            Some((val.as_str(), v.mark))
+        }
+        _ => None,
+    })
+}
+
+/// The error for a variant or version this crate does not translate, at
+/// the variant (`vmark`) or the version (`mark`), with the variants or the
+/// variant's versions it does translate.
+fn no_translator(variant: &str, vmark: Mark, version: &str, mark: Mark, report: &mut Report) {
+    let known: Vec<String> = SUPPORTED
+        .iter()
+        .filter(|(v, _, _)| *v == variant)
+        .map(|(_, ver, _)| ver.to_string())
+        .collect();
+    let hint = if known.is_empty() {
+        " (supported variants: fcos, flatcar)".to_string()
+    } else {
+        format!(" (supported versions: {})", known.join(", "))
+    };
+    let (path, m) = if known.is_empty() {
+        (KeyPath::root().key("variant"), vmark)
+    } else {
+        (KeyPath::root().key("version"), mark)
+    };
+    report.error(
+        path,
+        Some(m),
+        format!("No translator exists for variant {variant} with version {version}{hint}"),
+    );
 }
 
 fn is_semver(v: &str) -> bool {

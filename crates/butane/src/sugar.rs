@@ -438,6 +438,10 @@ fn template_of(name: &str) -> Option<String> {
 
 /// Ignition's Go field order for the objects a merge or a tree can touch.
 fn order_for(context: &str) -> Option<&'static [&'static str]> {
+    // One piece: a lookup table, one arm per Ignition struct, each listing
+    // its fields in Go declaration order (Ignition's
+    // `config/v3_*/types/schema.go`), which is the order Butane writes them
+    // in. Split up, the table would only be harder to check against Go.
     Some(match context {
         "" => &[
             "ignition",

@@ -7,8 +7,19 @@
 //! output node's origin when it exists, else the Ignition path in
 //! snake_case (Butane's fallback), placed at the deepest source key found
 //! along it.
+//!
+//! The walk is split by area (`config`, `resource`, `storage`, `disks`,
+//! `luks`, `systemd`): for every Ignition type, its duplicate lists (in the
+//! duplicate pass) or its `Validate` method (in the validation pass), then
+//! its members in Go declaration order, as vcontext's walker visits them.
 
-mod checks;
+mod config;
+mod data_url;
+mod disks;
+mod luks;
+mod resource;
+mod storage;
+mod systemd;
 mod unit;
 mod url;
 
@@ -18,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 use crate::out::{Out, Val};
 use crate::report::{KeyPath, Report, Step};
 use crate::schema::Spec;
+use crate::translate::slash_clean;
 use crate::yaml::Mark;
 
 /// Fields a variant's spec forbids in its output: flatcar 1.0.0/1.1.0
@@ -178,11 +190,22 @@ impl<'r> Validator<'r> {
         }
     }
 
+    /// Reports Ignition's `validatePath` error for `value`, if any.
+    fn check_path(&mut self, n: &Out, p: &KeyPath, rel: &[Rel], value: &str) {
+        if let Some(e) = path_error(value) {
+            self.error(n, p, rel, e);
+        }
+    }
+
+    /// Reports an error about `base` + `rel` (at Ignition path `ipath`),
+    /// placed in the Butane source by [`Self::locate`].
     pub(crate) fn error(&mut self, base: &Out, ipath: &KeyPath, rel: &[Rel], msg: &str) {
         let (p, m) = self.locate(base, ipath, rel);
         self.report.error(p, m, msg);
     }
 
+    /// Reports a warning about `base` + `rel`, placed as [`Self::error`]
+    /// places an error.
     pub(crate) fn warn(&mut self, base: &Out, ipath: &KeyPath, rel: &[Rel], msg: &str) {
         let (p, m) = self.locate(base, ipath, rel);
         self.report.warn(p, m, msg);
@@ -275,6 +298,19 @@ fn not_empty<'a>(n: &'a Out, key: &str) -> Option<&'a str> {
 /// Whether a member is present and not null (a non-nil Go pointer).
 fn present(n: &Out, key: &str) -> bool {
     n.get(key).is_some_and(|o| o.val != Val::Null)
+}
+
+/// Ignition's `validatePath`.
+fn path_error(p: &str) -> Option<&'static str> {
+    if p.is_empty() {
+        Some("path not specified")
+    } else if !p.starts_with('/') {
+        Some("path not absolute")
+    } else if slash_clean(p) != p {
+        Some("path is not fully simplified")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -144,6 +144,9 @@ fn go_quote(b: &[u8]) -> String {
     out
 }
 
+/// The lexer's states (go-systemd's `lexStep`s), each holding what it
+/// carries over: the current section, an option value read so far, the
+/// state after a comment.
 enum Step {
     NextSection,
     SectionName,
@@ -152,6 +155,8 @@ enum Step {
     OptionName(String),
     OptionValue(String, Vec<u8>),
     IgnoreLine(Box<Step>),
+    /// End of input without an error.
+    Done,
 }
 
 /// Parse unit `contents` as Ignition does: the section of every option, or
@@ -160,96 +165,152 @@ pub fn parse(contents: &str) -> Result<Vec<String>, String> {
     lex(contents.as_bytes()).map_err(|e| format!("invalid unit content: {e}"))
 }
 
+/// go-systemd's lexer over `data`, one state at a time: the section of
+/// every option, or the bare error.
 fn lex(data: &[u8]) -> Result<Vec<String>, String> {
-    let mut r = Reader {
-        data,
-        pos: 0,
-        buf_end: 0,
+    let mut lx = Lexer {
+        r: Reader {
+            data,
+            pos: 0,
+            buf_end: 0,
+        },
+        opts: Vec::new(),
     };
-    let mut opts = Vec::new();
     let mut step = Step::NextSection;
-    loop {
-        if r.buffered() >= LINE_MAX {
-            let peek = &r.data[r.pos..r.pos + LINE_MAX];
-            if !peek.iter().any(|&b| b == b'\r' || b == b'\n') {
-                return Err(format!("line too long (max {LINE_MAX} bytes)"));
+    while !matches!(step, Step::Done) {
+        if lx.r.line_too_long() {
+            return Err(format!("line too long (max {LINE_MAX} bytes)"));
+        }
+        step = lx.step(step)?;
+    }
+    Ok(lx.opts)
+}
+
+/// The lexer: its reader and the section of every option read so far.
+struct Lexer<'a> {
+    r: Reader<'a>,
+    opts: Vec<String>,
+}
+
+impl Reader<'_> {
+    /// go-systemd's check before each step: a full `LINE_MAX` window
+    /// ahead with no line end in it.
+    fn line_too_long(&self) -> bool {
+        self.buffered() >= LINE_MAX
+            && !self.data[self.pos..self.pos + LINE_MAX]
+                .iter()
+                .any(|&b| b == b'\r' || b == b'\n')
+    }
+}
+
+impl Lexer<'_> {
+    /// Runs one state; returns the next.
+    fn step(&mut self, step: Step) -> Result<Step, String> {
+        Ok(match step {
+            Step::NextSection => self.next_section(),
+            Step::SectionName => self.section_name()?,
+            Step::SectionSuffix(section) => self.section_suffix(section)?,
+            Step::NextSectionOrOption(section) => self.next_section_or_option(section),
+            Step::OptionName(section) => self.option_name(section)?,
+            Step::OptionValue(section, partial) => self.option_value(section, partial),
+            Step::IgnoreLine(next) => self.ignore_line(*next),
+            Step::Done => Step::Done,
+        })
+    }
+
+    /// Before the first section: up to a `[`, skipping comments.
+    fn next_section(&mut self) -> Step {
+        match self.r.read_rune() {
+            None => Step::Done,
+            Some('[') => Step::SectionName,
+            Some('#' | ';') => Step::IgnoreLine(Box::new(Step::NextSection)),
+            Some(_) => Step::NextSection,
+        }
+    }
+
+    /// A section's name, up to its `]`.
+    fn section_name(&mut self) -> Result<Step, String> {
+        let (sec, found) = self.r.read_bytes(b']');
+        if !found {
+            return Err("unable to find end of section".to_string());
+        }
+        Ok(Step::SectionSuffix(
+            String::from_utf8_lossy(&sec[..sec.len() - 1]).into_owned(),
+        ))
+    }
+
+    /// The rest of a section's line: nothing but spaces.
+    fn section_suffix(&mut self, section: String) -> Result<Step, String> {
+        let (garbage, _) = self.r.read_line();
+        let garbage = trim_space(&garbage);
+        if !garbage.is_empty() {
+            return Err(format!(
+                "found garbage after section name : {}",
+                go_quote(garbage)
+            ));
+        }
+        Ok(Step::NextSectionOrOption(section))
+    }
+
+    /// In a section: blank space, a new section, a comment or an option.
+    fn next_section_or_option(&mut self, section: String) -> Step {
+        match self.r.read_rune() {
+            None => Step::Done,
+            Some(c) if c.is_whitespace() => Step::NextSectionOrOption(section),
+            Some('[') => Step::SectionName,
+            Some('#' | ';') => Step::IgnoreLine(Box::new(Step::NextSectionOrOption(section))),
+            Some(c) => {
+                self.r.unread(c);
+                Step::OptionName(section)
             }
         }
-        step = match step {
-            Step::NextSection => match r.read_rune() {
-                None => return Ok(opts),
-                Some('[') => Step::SectionName,
-                Some('#' | ';') => Step::IgnoreLine(Box::new(Step::NextSection)),
-                Some(_) => Step::NextSection,
-            },
-            Step::SectionName => {
-                let (sec, found) = r.read_bytes(b']');
-                if !found {
-                    return Err("unable to find end of section".to_string());
+    }
+
+    /// An option's name, up to its `=` on the same line.
+    fn option_name(&mut self, section: String) -> Result<Step, String> {
+        loop {
+            match self.r.read_rune() {
+                None => return Err("EOF".to_string()),
+                Some('\n' | '\r') => {
+                    return Err(
+                        "unexpected newline encountered while parsing option name".to_string()
+                    )
                 }
-                Step::SectionSuffix(String::from_utf8_lossy(&sec[..sec.len() - 1]).into_owned())
+                Some('=') => return Ok(Step::OptionValue(section, Vec::new())),
+                Some(_) => {}
             }
-            Step::SectionSuffix(section) => {
-                let (garbage, _) = r.read_line();
-                let garbage = trim_space(&garbage);
-                if !garbage.is_empty() {
-                    return Err(format!(
-                        "found garbage after section name : {}",
-                        go_quote(garbage)
-                    ));
+        }
+    }
+
+    /// An option's value: one line, continued while it ends with `\`; a
+    /// whole value records its section.
+    fn option_value(&mut self, section: String, mut partial: Vec<u8>) -> Step {
+        let (line, eof) = self.r.read_line();
+        if !trim_space(&line).is_empty() {
+            partial.extend_from_slice(&line);
+            if line.ends_with(b"\\") {
+                if !eof {
+                    partial.push(b'\n');
                 }
-                Step::NextSectionOrOption(section)
+                return Step::OptionValue(section, partial);
             }
-            Step::NextSectionOrOption(section) => match r.read_rune() {
-                None => return Ok(opts),
-                Some(c) if c.is_whitespace() => Step::NextSectionOrOption(section),
-                Some('[') => Step::SectionName,
-                Some('#' | ';') => Step::IgnoreLine(Box::new(Step::NextSectionOrOption(section))),
-                Some(c) => {
-                    r.unread(c);
-                    Step::OptionName(section)
-                }
-            },
-            Step::OptionName(section) => loop {
-                match r.read_rune() {
-                    None => return Err("EOF".to_string()),
-                    Some('\n' | '\r') => {
-                        return Err(
-                            "unexpected newline encountered while parsing option name".to_string()
-                        )
-                    }
-                    Some('=') => break Step::OptionValue(section, Vec::new()),
-                    Some(_) => {}
-                }
-            },
-            Step::OptionValue(section, mut partial) => {
-                let (line, eof) = r.read_line();
-                if !trim_space(&line).is_empty() {
-                    partial.extend_from_slice(&line);
-                    if line.ends_with(b"\\") {
-                        if !eof {
-                            partial.push(b'\n');
-                        }
-                        step = Step::OptionValue(section, partial);
-                        continue;
-                    }
-                }
-                opts.push(section.clone());
-                Step::NextSectionOrOption(section)
+        }
+        self.opts.push(section.clone());
+        Step::NextSectionOrOption(section)
+    }
+
+    /// A comment: its line and every line a trailing `\` continues it on.
+    fn ignore_line(&mut self, next: Step) -> Step {
+        loop {
+            let (mut line, _) = self.r.read_line();
+            if line.last() == Some(&b' ') {
+                line.pop();
             }
-            Step::IgnoreLine(next) => {
-                loop {
-                    let (mut line, _) = r.read_line();
-                    if line.last() == Some(&b' ') {
-                        line.pop();
-                    }
-                    if !line.ends_with(b"\\") {
-                        break;
-                    }
-                }
-                *next
+            if !line.ends_with(b"\\") {
+                break;
             }
-        };
+        }
+        next
     }
 }
 

@@ -218,31 +218,20 @@ pub fn parse(raw: &str) -> Option<Url> {
             return None;
         }
     }
-    let mut url = Url::default();
     if rest == "*" {
-        return Some(url);
+        return Some(Url::default());
     }
-    // getScheme
-    let mut rest = rest;
-    for (i, c) in rest.bytes().enumerate() {
-        if c.is_ascii_alphabetic() {
-            continue;
-        }
-        if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') {
-            if i == 0 {
-                break;
-            }
-            continue;
-        }
-        if c == b':' {
-            if i == 0 {
-                return None;
-            }
-            url.scheme = rest[..i].to_ascii_lowercase();
-            rest = &rest[i + 1..];
-        }
-        break;
-    }
+    parse_reference(rest)
+}
+
+/// Go's `parse` of a URL without its fragment: the scheme, the query,
+/// then an opaque part, or an authority and a path.
+fn parse_reference(rest: &str) -> Option<Url> {
+    let (scheme, mut rest) = get_scheme(rest)?;
+    let mut url = Url {
+        scheme,
+        ..Url::default()
+    };
     if let Some((r, q)) = rest.split_once('?') {
         url.query = q.to_string();
         rest = r;
@@ -258,15 +247,7 @@ pub fn parse(raw: &str) -> Option<Url> {
         }
     }
     if (!url.scheme.is_empty() || !rest.starts_with("///")) && rest.starts_with("//") {
-        let after = &rest[2..];
-        let (auth, path) = match after.find('/') {
-            Some(i) => (&after[..i], &after[i..]),
-            None => (after, ""),
-        };
-        if !authority_ok(auth) {
-            return None;
-        }
-        rest = path;
+        rest = authority_path(&rest[2..])?;
     }
     if !unescape_ok(rest, Mode::Path) {
         return None;
@@ -274,240 +255,37 @@ pub fn parse(raw: &str) -> Option<Url> {
     Some(url)
 }
 
-/// The error `dataurl.DecodeString` gives for `s`, from its lexer (the
-/// data's escapes and base64 are not decoded here).
-pub fn data_url_error(s: &str) -> Option<String> {
-    let Some(rest) = s.strip_prefix("data:") else {
-        return Some("missing data prefix".into());
-    };
-    // Bytes, not chars: every rule below accepts ASCII only, and a byte of
-    // a multi-byte character (read as U+0080..U+00FF) is refused exactly
-    // where its character would be, with the same message.
-    let bytes = rest.as_bytes();
-    let token = |c: char| {
-        c.is_ascii()
-            && !c.is_ascii_control()
-            && !c.is_whitespace()
-            && !"()<>@,;:\\\"/[]?=".contains(c)
-    };
-    let err = |m: &str| Some(m.to_string());
-    let mut i = 0;
-    let at = |i: usize| bytes.get(i).map(|&b| char::from(b));
-    let mut base64 = false;
-    // After the prefix: media type, parameters or the comma.
-    match at(i) {
-        Some(';') | Some(',') => {}
-        None => return err("missing comma before data"),
-        Some(c) if token(c) => {
-            let start = i;
-            let x_token = (c == 'x' || c == 'X') && at(i + 1) == Some('-');
-            i += if x_token { 2 } else { 1 };
-            loop {
-                match at(i) {
-                    Some('/') => break,
-                    None => return err("missing media type slash"),
-                    Some(c) if token(c) => i += 1,
-                    Some(_) => return err("invalid character for media type"),
-                }
-            }
-            if !x_token {
-                let t = &rest[start..i];
-                let known = [
-                    "text",
-                    "image",
-                    "audio",
-                    "video",
-                    "application",
-                    "message",
-                    "multipart",
-                ];
-                if !known.iter().any(|k| t.starts_with(k)) {
-                    return err("invalid media type");
-                }
-            }
-            i += 1;
-            loop {
-                match at(i) {
-                    Some(';') | Some(',') => break,
-                    None => return err("incomplete media type"),
-                    Some(c) if token(c) => i += 1,
-                    Some(_) => return err("invalid character for media subtype"),
-                }
-            }
+/// Go's `getScheme`: the lower-cased scheme (empty when there is none)
+/// and what follows its colon; `None` when the URL starts with a colon.
+fn get_scheme(rest: &str) -> Option<(String, &str)> {
+    for (i, c) in rest.bytes().enumerate() {
+        if c.is_ascii_alphabetic() {
+            continue;
         }
-        Some(_) => return err("invalid character after data prefix"),
+        if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') {
+            if i == 0 {
+                break;
+            }
+            continue;
+        }
+        if c == b':' {
+            if i == 0 {
+                return None;
+            }
+            return Some((rest[..i].to_ascii_lowercase(), &rest[i + 1..]));
+        }
+        break;
     }
-    // Parameters.
-    while at(i) == Some(';') {
-        i += 1;
-        let start = i;
-        match at(i) {
-            None | Some('=') | Some(',') => return err("unterminated parameter sequence"),
-            Some(c) if token(c) => {}
-            Some(_) => return err("invalid character for parameter attribute"),
-        }
-        loop {
-            match at(i) {
-                Some('=') => break,
-                Some(',') => {
-                    let v = &rest[start..i];
-                    if v != "base64" {
-                        return Some(format!("expected base64, got {v}"));
-                    }
-                    base64 = true;
-                    break;
-                }
-                None => return err("unterminated parameter sequence"),
-                Some(c) if token(c) => i += 1,
-                Some(_) => return err("invalid character for parameter attribute"),
-            }
-        }
-        if at(i) == Some(',') {
-            break;
-        }
-        i += 1;
-        match at(i) {
-            Some('"') => {
-                i += 1;
-                loop {
-                    match at(i) {
-                        None => return err("unclosed quoted string"),
-                        Some('\\') => match at(i + 1) {
-                            None => return err("unclosed quoted string"),
-                            Some(c) if c.is_ascii() => i += 2,
-                            Some(_) => return err("invalid escaped character"),
-                        },
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some(c) if c.is_ascii() => i += 1,
-                        Some(_) => return err("invalid character for parameter value"),
-                    }
-                }
-            }
-            None => return err("missing comma before data"),
-            Some(c) if token(c) => {
-                let start = i;
-                loop {
-                    i += 1;
-                    match at(i) {
-                        Some(';') | Some(',') => break,
-                        None => return err("missing comma before data"),
-                        Some(c) if token(c) => {}
-                        Some(_) => return err("invalid character for parameter value"),
-                    }
-                }
-                let v = &rest[start..i];
-                if let Some(e) = rfc2396_error(v) {
-                    return Some(e);
-                }
-            }
-            Some(_) => return err("invalid character for parameter value"),
-        }
-        match at(i) {
-            Some(';') | Some(',') => {}
-            None => return err("missing comma before data"),
-            Some(_) => return err("expected semicolon or comma"),
-        }
-    }
-    if at(i) != Some(',') {
-        return match at(i) {
-            None => err("missing comma before data"),
-            Some(_) => err("expected semicolon or comma"),
-        };
-    }
-    let data_ok = |b: &u8| {
-        let c = char::from(*b);
-        if base64 {
-            c.is_ascii_alphanumeric() || "+/=\n".contains(c)
-        } else {
-            c.is_ascii() && !c.is_ascii_control() && !" <>#\"{}|\\^[]`".contains(c)
-        }
-    };
-    if !bytes[i + 1..].iter().all(data_ok) {
-        return err("invalid data character");
-    }
-    let data = &rest[i + 1..];
-    if base64 {
-        base64_error(data.as_bytes())
-    } else {
-        rfc2396_error(data)
-    }
+    Some((String::new(), rest))
 }
 
-/// The dataurl package's `Unescape` errors.
-fn rfc2396_error(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            for k in 1..=2 {
-                match b.get(i + k) {
-                    None => return Some("rfc2396: unexpected end of unescape sequence".into()),
-                    Some(c) if !c.is_ascii_hexdigit() => {
-                        return Some("rfc2396: invalid char 0x25 in unescape sequence".into())
-                    }
-                    Some(_) => {}
-                }
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
-/// Go's `base64.StdEncoding.DecodeString` error, if any.
-fn base64_error(src: &[u8]) -> Option<String> {
-    let corrupt = |at: usize| Some(format!("illegal base64 data at input byte {at}"));
-    let valid = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
-    let nl = |c: u8| c == b'\n' || c == b'\r';
-    let mut si = 0;
-    loop {
-        let mut j = 0;
-        while j < 4 {
-            if si == src.len() {
-                return match j {
-                    0 => None,
-                    _ => corrupt(si - j),
-                };
-            }
-            let c = src[si];
-            si += 1;
-            if valid(c) {
-                j += 1;
-                continue;
-            }
-            if nl(c) {
-                continue;
-            }
-            if c != b'=' {
-                return corrupt(si - 1);
-            }
-            match j {
-                0 | 1 => return corrupt(si - 1),
-                2 => {
-                    while si < src.len() && nl(src[si]) {
-                        si += 1;
-                    }
-                    if si == src.len() {
-                        return corrupt(src.len());
-                    }
-                    if src[si] != b'=' {
-                        return corrupt(si - 1);
-                    }
-                    si += 1;
-                }
-                _ => {}
-            }
-            while si < src.len() && nl(src[si]) {
-                si += 1;
-            }
-            return if si < src.len() { corrupt(si) } else { None };
-        }
-    }
+/// `authority/path` (after `//`): the path, when the authority is valid.
+fn authority_path(after: &str) -> Option<&str> {
+    let (auth, path) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    authority_ok(auth).then_some(path)
 }
 
 #[cfg(test)]
