@@ -29,6 +29,9 @@ use super::BadInput;
 pub struct SshArgs {
     #[command(flatten)]
     host: HostArgs,
+    /// Private key to log in with (default: ssh's own choice)
+    #[arg(short, long, value_name = "FILE")]
+    identity: Option<std::path::PathBuf>,
     /// The node
     node: String,
     /// Command to run on the node
@@ -63,7 +66,18 @@ pub fn ssh(args: &SshArgs) -> Result<()> {
         ));
     };
     let user = c.os.default_user();
-    let err = crate::ssh::command(&c.name, user, ip, &args.command).exec();
+    let mut ssh = crate::ssh::command(&c.name, user, ip, &args.command);
+    if let Some(key) = &args.identity {
+        // before the destination, where ssh reads its options
+        let rest: Vec<std::ffi::OsString> = ssh.get_args().map(ToOwned::to_owned).collect();
+        ssh = std::process::Command::new("ssh");
+        ssh.arg("-i")
+            .arg(key)
+            .arg("-o")
+            .arg("IdentitiesOnly=yes")
+            .args(rest);
+    }
+    let err = ssh.exec();
     Err(anyhow!("cannot run ssh: {err} (install openssh-client)"))
 }
 
