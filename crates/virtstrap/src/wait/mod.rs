@@ -163,7 +163,10 @@ fn watch(
     let mut now = progress(t, Stage::Starting, start, None);
     report(&now);
     loop {
-        if let Some(why) = console_failure(&t.console_log) {
+        // the log is only this boot's once the domain runs (QEMU starts
+        // it afresh): before, it may hold an earlier node's last words
+        let fresh = now.stage >= Stage::Running;
+        if let Some(why) = console_failure(&t.console_log).filter(|_| fresh) {
             now.stage = Stage::Failed;
             now.note = Some(why);
             break;
