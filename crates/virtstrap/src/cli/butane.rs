@@ -151,30 +151,6 @@ fn write_output(args: &Args, data: &[u8]) -> Result<(), String> {
             .and_then(|()| out.flush())
             .map_err(|e| format!("failed to write config to stdout: {e}"));
     };
-    write_private(path, data)
+    crate::fsutil::write_atomic(path, data, 0o600)
         .map_err(|e| format!("failed to write config to {}: {e}", path.display()))
-}
-
-fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    let written = f.write_all(data).and_then(|()| f.sync_all());
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok(())
 }

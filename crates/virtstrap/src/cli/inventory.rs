@@ -124,7 +124,8 @@ pub fn run_with(args: &Args, discover: &Discover) -> Result<()> {
             .and_then(|()| out.flush())
             .context("writing the inventory to standard output");
     };
-    write_atomic(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    crate::fsutil::write_atomic(path, text.as_bytes(), 0o644)
+        .with_context(|| format!("writing {}", path.display()))?;
     println!("{}", written(path, args.format, &inv));
     Ok(())
 }
@@ -216,31 +217,4 @@ fn written(path: &Path, format: FormatArg, inv: &Inventory) -> String {
         out.push_str(&format!("; {}: {list}", group.as_str()));
     }
     out
-}
-
-/// Write `text` to `path` by way of a temporary file beside it and a
-/// rename, so that nobody (kubespray started meanwhile, or a crash) ever
-/// sees half an inventory. Mode 0644 (less the umask): it holds no secret.
-pub(super) fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(&tmp)?;
-    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok(())
 }

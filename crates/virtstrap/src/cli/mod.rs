@@ -89,10 +89,10 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
     match Cli::try_parse_from(&argv) {
         Ok(Cli {
             command: Command::Host(_),
-        }) => exec_host(&argv),
+        }) => finish(exec_host(&argv)),
         Ok(Cli {
             command: Command::Offline(Offline::Inventory(args)),
-        }) if args.needs_host() => exec_host(&argv),
+        }) if args.needs_host() => finish(exec_host(&argv)),
         Ok(Cli {
             command: Command::Offline(command),
         }) => finish(run_offline(command)),
@@ -220,23 +220,21 @@ fn clap_error(e: &clap::Error) -> ExitCode {
 
 /// Replace this process with [`HOST_EXE`] from this executable's
 /// directory, same arguments and `argv[0]`; returns only on failure.
-fn exec_host(argv: &[OsString]) -> ExitCode {
+fn exec_host(argv: &[OsString]) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf));
     let Some(host) = dir.map(|d| d.join(HOST_EXE)) else {
-        eprintln!("error: cannot tell which directory virtstrap runs from, to find {HOST_EXE}");
-        return ExitCode::from(EXIT_FAILED);
+        anyhow::bail!("cannot tell which directory virtstrap runs from, to find {HOST_EXE}");
     };
     let err = std::process::Command::new(&host)
         .arg0(argv.first().cloned().unwrap_or_else(|| "virtstrap".into()))
         .args(argv.iter().skip(1))
         .exec();
-    eprintln!(
-        "error: cannot run {}: {err}\n  {HOST_EXE} runs the commands that talk to libvirt and must be \
+    anyhow::bail!(
+        "cannot run {}: {err}\n  {HOST_EXE} runs the commands that talk to libvirt and must be \
          installed next to virtstrap (cargo install and cargo build put both there)",
         host.display()
-    );
-    ExitCode::from(EXIT_FAILED)
+    )
 }

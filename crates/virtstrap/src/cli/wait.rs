@@ -130,8 +130,12 @@ fn write_inventory(s: &Session, outcomes: &[Outcome], host: &HostArgs) -> Result
         .collect::<BTreeMap<_, _>>();
     let inv = inventory::build(&s.cluster, &addresses);
     let path = inventory_path(host, &s.cluster.name);
-    super::inventory::write_atomic(&path, &inv.to_text(InventoryFormat::Kubespray))
-        .map_err(|e| anyhow!("writing the inventory {}: {e}", path.display()))?;
+    crate::fsutil::write_atomic(
+        &path,
+        inv.to_text(InventoryFormat::Kubespray).as_bytes(),
+        0o644,
+    )
+    .map_err(|e| anyhow!("writing the inventory {}: {e}", path.display()))?;
     println!(
         "inventory: wrote {} (kubespray hosts.yaml; ansible -i {} all -m ping)",
         path.display(),
