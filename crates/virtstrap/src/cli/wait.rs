@@ -72,7 +72,7 @@ pub fn run(
     if !stuck.is_empty() {
         return Err(anyhow!("{}", stuck_report(&stuck, &targets, args.timeout)));
     }
-    write_inventory(s, &outcomes, host)
+    write_inventory(s, &outcomes, host, args.output)
 }
 
 /// `node cp1 is not up: stuck at leased after 600 s ...` with the tail.
@@ -123,7 +123,12 @@ fn stage_words(p: &Progress) -> String {
 }
 
 /// The inventory of what came up, beside the spec.
-fn write_inventory(s: &Session, outcomes: &[Outcome], host: &HostArgs) -> Result<()> {
+fn write_inventory(
+    s: &Session,
+    outcomes: &[Outcome],
+    host: &HostArgs,
+    format: Format,
+) -> Result<()> {
     let addresses: inventory::Addresses = outcomes
         .iter()
         .map(|o| (o.last.node.clone(), o.last.address))
@@ -136,11 +141,17 @@ fn write_inventory(s: &Session, outcomes: &[Outcome], host: &HostArgs) -> Result
         0o644,
     )
     .map_err(|e| anyhow!("writing the inventory {}: {e}", path.display()))?;
-    println!(
-        "inventory: wrote {} (kubespray hosts.yaml; ansible -i {} all -m ping)",
-        path.display(),
-        path.display()
-    );
+    match format {
+        Format::Json => println!(
+            "{}",
+            json!({ "inventory": path.display().to_string(), "format": "kubespray" })
+        ),
+        Format::Text => println!(
+            "inventory: wrote {} (kubespray hosts.yaml; ansible -i {} all -m ping)",
+            path.display(),
+            path.display()
+        ),
+    }
     Ok(())
 }
 
