@@ -80,6 +80,15 @@ pub enum LockError {
         /// The holder.
         holder: Box<Holder>,
     },
+    /// An object of the lock's name exists and is not a lock.
+    #[error(
+        "network {name} exists and is not a virtstrap cluster lock: virtstrap never touches \
+         it; rename that network, or the cluster"
+    )]
+    Foreign {
+        /// The lock's name.
+        name: String,
+    },
     /// The host could not be asked.
     #[error(transparent)]
     Host(#[from] BackendError),
@@ -141,9 +150,16 @@ fn acquire(
             return Ok(token);
         }
         let Some(state) = backend.lock_state(&name)? else {
-            continue; // released meanwhile
+            // released meanwhile: take it (not a busy loop on a host that
+            // answers oddly)
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
         };
-        let holder = Holder::from_record(&state.record).unwrap_or_default();
+        // a network of that name that holds no lock record is someone
+        // else's: never broken, whatever the options
+        let Some(holder) = Holder::from_record(&state.record) else {
+            return Err(LockError::Foreign { name });
+        };
         let why = if force {
             force = false;
             Some("--force-unlock".to_string())
@@ -481,6 +497,25 @@ mod tests {
         assert!(said[0].contains("is gone"), "{said:?}");
         assert!(said[1].contains("--force-unlock"), "{said:?}");
         assert!(b.state().locks.is_empty());
+    }
+
+    #[test]
+    fn a_network_of_the_locks_name_that_is_no_lock_is_never_broken() {
+        let b = FakeBackend::new();
+        b.create_lock(
+            "c.virtstrap-lock",
+            "<network><name>c.virtstrap-lock</name></network>",
+        )
+        .expect("fake")
+        .expect("free");
+        let lost = AtomicBool::new(false);
+        let force = LockOptions {
+            force: true,
+            ..LockOptions::default()
+        };
+        let r = with_lock(&b, "c", "apply", force, &lost, &quiet, || ());
+        assert!(matches!(r, Err(LockError::Foreign { .. })), "{r:?}");
+        assert_eq!(b.state().locks.len(), 1, "left as it was");
     }
 
     #[test]
