@@ -172,10 +172,21 @@ fn quiet_on_closed_pipe() {
 }
 
 /// Standard output was closed before everything was written: leave
-/// quietly (see [`quiet_on_closed_pipe`]).
+/// quietly with [`EXIT_CLOSED_PIPE`], printing nothing.
 #[derive(Debug, thiserror::Error)]
 #[error("standard output is closed")]
 pub struct ClosedStdout;
+
+/// Whether `e` is a write into a closed pipe: [`ClosedStdout`], or an
+/// EPIPE a command met writing its output with `?` (virtstrap writes
+/// into no pipe but its stdout; libvirt's errors are not I/O errors).
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<ClosedStdout>()
+            || c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
 
 /// Bad input, or a refusal before anything was changed: exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +212,7 @@ fn finish(result: Result<()>) -> ExitCode {
     let Err(e) = result else {
         return ExitCode::SUCCESS;
     };
-    if e.chain().any(|c| c.is::<ClosedStdout>()) {
+    if closed_pipe(&e) {
         return ExitCode::from(EXIT_CLOSED_PIPE);
     }
     let code = exit_code(&e);

@@ -62,3 +62,50 @@ pub(super) fn rederive_colliding(c: &mut Cluster) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use crate::spec::{derived_mac, load_str, LoadOptions};
+
+    /// `count` workers on one /8 network.
+    fn spec(count: u32) -> String {
+        format!(
+            "name: demo\nimage: {{pool: default, volume: fcos.qcow2}}\nnetworks:\n  - {{name: big, \
+             cidr: 10.0.0.0/8}}\nnodes:\n  - name: w\n    count: {count}\n    networks: [big]\n"
+        )
+    }
+
+    #[test]
+    fn expanded_copies_never_share_a_mac_and_the_rest_keep_theirs() {
+        let c = match load_str(&spec(10_000), Path::new("c.yaml"), &LoadOptions::default()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let first: Vec<String> = c
+            .nodes
+            .iter()
+            .map(|n| derived_mac("demo", &n.name, "big"))
+            .collect();
+        let distinct: HashSet<&String> = first.iter().collect();
+        assert!(
+            distinct.len() < first.len(),
+            "the case has a collision to resolve"
+        );
+        let mut seen = HashSet::new();
+        for (n, v1) in c.nodes.iter().zip(&first) {
+            let nic = &n.networks[0];
+            let mac = nic.mac.clone().unwrap_or_else(|| v1.clone());
+            assert!(seen.insert(mac.clone()), "{} reuses {mac}", n.name);
+            // of NICs sharing a first MAC, only the first keeps it
+            let first_with = first.iter().position(|m| m == v1);
+            let this = c.nodes.iter().position(|m| m.name == n.name);
+            assert_eq!(nic.mac.is_none(), first_with == this, "{}", n.name);
+            if first.iter().filter(|m| *m == v1).count() == 1 {
+                assert_eq!(nic.mac, None, "{} had no collision", n.name);
+            }
+        }
+    }
+}
