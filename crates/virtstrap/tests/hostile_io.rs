@@ -819,3 +819,31 @@ fn sizes_are_exact_and_plan_json_carries_its_conflicts() {
     assert!(r.stderr.contains("nothing was changed"), "{}", r.stderr);
     assert!(r.took < BOUND);
 }
+
+#[test]
+fn device_reads_stay_within_an_address_space_limit() {
+    // the reproductions read /dev/zero until the 4 GiB cap
+    // aborted them; under a 1 GiB limit each must refuse, not abort
+    let dir = Dir::new();
+    dir.write("cluster.yaml", SPEC);
+    let exe = virtstrap().display().to_string();
+    for (args, code, part) in [
+        ("validate -f /dev/zero", 2, "is a character device"),
+        ("validate --butane /dev/zero", 2, "is a character device"),
+        ("butane /dev/zero", 1, "is a character device"),
+        ("butane < /dev/zero", 1, "is larger than the 32 MiB limit"),
+    ] {
+        let start = Instant::now();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v 1048576; exec '{exe}' {args}"))
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .expect("run sh");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args}: {stderr}");
+        assert!(stderr.contains(part), "{args}: {stderr}");
+        assert!(start.elapsed() < BOUND, "{args}");
+    }
+}
