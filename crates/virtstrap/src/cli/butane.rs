@@ -1,14 +1,14 @@
 //! `virtstrap butane`: the `butane` command, flag for flag.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use virtstrap_butane::{translate, Options};
 
-use super::{clap_error, finish, Verbatim, EXIT_FAILED};
+use super::{clap_error, finish, ClosedStdout, Verbatim, EXIT_FAILED};
 
 /// Translate Butane YAML to Ignition JSON (a drop-in for `butane`)
 ///
@@ -114,8 +114,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let mut json = t.to_json(args.pretty);
     json.push('\n');
-    write_output(args, json.as_bytes()).map_err(failed)?;
-    Ok(())
+    write_output(args, json.as_bytes())
 }
 
 /// A failure in the real `butane`'s own words: exit 1.
@@ -127,30 +126,29 @@ fn failed(text: String) -> Verbatim {
 }
 
 fn read_input(args: &Args) -> Result<(String, Vec<u8>), String> {
+    use crate::fsutil::{read_capped, read_regular, MAX_BUTANE_BYTES};
     match &args.input {
-        Some(p) => std::fs::read(p)
+        // `-` is standard input, as for the real butane
+        Some(p) if p.as_os_str() != "-" => read_regular(p, MAX_BUTANE_BYTES)
             .map(|b| (p.display().to_string(), b))
             .map_err(|e| format!("failed to open {}: {e}", p.display())),
-        None => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| format!("failed to read <stdin>: {e}"))?;
-            Ok(("<stdin>".into(), buf))
-        }
+        _ => read_capped(std::io::stdin().lock(), MAX_BUTANE_BYTES)
+            .map(|b| ("<stdin>".into(), b))
+            .map_err(|e| format!("failed to read <stdin>: {e}")),
     }
 }
 
-/// Ignition configs hold password hashes and keys: write the file readable
-/// by its owner only, replacing it atomically.
-fn write_output(args: &Args, data: &[u8]) -> Result<(), String> {
+/// Ignition configs hold password hashes and keys: a new file is readable
+/// by its owner only. Written as the real butane writes: through a
+/// symlink, a device or a FIFO; a regular file replaced atomically.
+fn write_output(args: &Args, data: &[u8]) -> anyhow::Result<()> {
     let Some(path) = &args.output else {
         let mut out = std::io::stdout().lock();
-        return out
-            .write_all(data)
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("failed to write config to stdout: {e}"));
+        return match out.write_all(data).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ClosedStdout.into()),
+            r => r.map_err(|e| failed(format!("failed to write config to stdout: {e}")).into()),
+        };
     };
-    crate::fsutil::write_atomic(path, data, 0o600)
-        .map_err(|e| format!("failed to write config to {}: {e}", path.display()))
+    crate::fsutil::write_through(path, data, 0o600)
+        .map_err(|e| failed(format!("failed to write config to {}: {e}", path.display())).into())
 }

@@ -30,34 +30,28 @@ pub struct Args {
     force: bool,
 }
 
-/// Run the command.
+/// Run the command. Every file is written to a temporary file first and
+/// renamed into place only once all are written, and nothing is printed
+/// before: a failure, or a closed stdout, leaves no file half-written.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     if !args.force {
-        let existing: Vec<String> = FILES
-            .iter()
-            .map(|(name, _)| args.dir.join(name))
-            .filter(|p| p.exists())
-            .map(|p| p.display().to_string())
-            .collect();
-        if !existing.is_empty() {
-            return Err(BadInput(format!(
-                "{} already exist{}; nothing was written (--force overwrites)",
-                existing.join(", "),
-                if existing.len() == 1 { "s" } else { "" }
-            ))
-            .into());
-        }
+        refuse_existing(args)?;
     }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let key = user_key();
-    for (name, text) in FILES {
-        let path = args.dir.join(name);
-        let text = match (&key, *name) {
-            (Some((_, k)), "cluster.yaml") => text.replace(PLACEHOLDER_KEY, k),
-            _ => text.to_string(),
-        };
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    let texts: Vec<(PathBuf, String)> = FILES
+        .iter()
+        .map(|(name, text)| {
+            let text = match (&key, *name) {
+                (Some((_, k)), "cluster.yaml") => text.replace(PLACEHOLDER_KEY, k),
+                _ => text.to_string(),
+            };
+            (args.dir.join(name), text)
+        })
+        .collect();
+    write_all(&texts)?;
+    for (path, _) in &texts {
         println!("wrote {}", path.display());
     }
     match &key {
@@ -74,6 +68,63 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.dir.join("cluster.yaml").display()
     );
     Ok(())
+}
+
+/// Without --force, any of the files already there is refused; a symlink
+/// counts as there even when it dangles (writing through it would create
+/// its target, maybe outside DIR).
+fn refuse_existing(args: &Args) -> Result<(), BadInput> {
+    let existing: Vec<String> = FILES
+        .iter()
+        .map(|(name, _)| args.dir.join(name))
+        .filter_map(|p| {
+            let meta = std::fs::symlink_metadata(&p).ok()?;
+            let shown = p.display().to_string();
+            Some(match std::fs::read_link(&p) {
+                Ok(to) if meta.file_type().is_symlink() => {
+                    let dangling = if p.exists() { "" } else { ", dangling" };
+                    format!("{shown} (a symlink to {}{dangling})", to.display())
+                }
+                _ => shown,
+            })
+        })
+        .collect();
+    if existing.is_empty() {
+        return Ok(());
+    }
+    Err(BadInput(format!(
+        "{} already exist{}; nothing was written (--force overwrites{})",
+        existing.join(", "),
+        if existing.len() == 1 { "s" } else { "" },
+        if existing.iter().any(|e| e.contains("(a symlink")) {
+            ", replacing a symlink itself, never what it points at"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// Write every file, or none: each to a temporary file beside it, then
+/// all renamed into place (a symlink there is replaced, not followed).
+fn write_all(texts: &[(PathBuf, String)]) -> anyhow::Result<()> {
+    let mut temps: Vec<PathBuf> = Vec::new();
+    let written = texts.iter().try_for_each(|(path, text)| {
+        let tmp = crate::fsutil::write_temp(path, text.as_bytes(), 0o644)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        temps.push(tmp);
+        anyhow::Ok(())
+    });
+    let renamed = written.and_then(|()| {
+        temps.iter().zip(texts).try_for_each(|(tmp, (path, _))| {
+            std::fs::rename(tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        })
+    });
+    if renamed.is_err() {
+        for tmp in &temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    renamed
 }
 
 /// The key line in the starter spec that the user's own key replaces.

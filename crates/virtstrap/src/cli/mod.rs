@@ -30,6 +30,9 @@ mod wait;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code for bad input (nothing was changed).
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code when standard output (or error) was closed under us: what a
+/// shell reports for a tool that SIGPIPE ended (128 + 13).
+pub const EXIT_CLOSED_PIPE: u8 = 141;
 
 /// Kubernetes-ready VM clusters on libvirt hosts, from one YAML file.
 #[derive(Debug, Parser)]
@@ -80,6 +83,7 @@ pub const HOST_EXE: &str = "virtstrap-host";
 /// this executable (which runs [`run_host`]); everything else runs here.
 /// Invoked as `butane` (a symlink), it behaves as the `butane` command.
 pub fn run(argv: Vec<OsString>) -> ExitCode {
+    quiet_on_closed_pipe();
     if invoked_as(&argv) == "butane" {
         return butane::run_as_butane(argv);
     }
@@ -103,6 +107,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
 /// Run every command, those that talk to libvirt included: the main of
 /// [`HOST_EXE`].
 pub fn run_host(argv: Vec<OsString>) -> ExitCode {
+    quiet_on_closed_pipe();
     match Cli::try_parse_from(argv) {
         Ok(cli) => finish(match cli.command {
             Command::Host(HostCommand::Plan(args)) => plan::run(&args),
@@ -137,6 +142,52 @@ fn run_offline(command: Offline) -> Result<()> {
     }
 }
 
+/// A closed standard output or error (`virtstrap plan | head`) ends the
+/// process quietly with [`EXIT_CLOSED_PIPE`], as a Unix tool that SIGPIPE
+/// ends: no panic, no message (there is nowhere to print it).
+///
+/// Rust ignores SIGPIPE, so a write to a closed pipe fails with EPIPE and
+/// `print!` panics on it. SIGPIPE is not restored instead: it would also
+/// end the process on a closed libvirt or SSH socket, where an error is
+/// wanted. Every command prints only after its work is whole (`init`
+/// writes its files first), so stopping at a print leaves nothing
+/// half-written.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // std's words for a failed print, with the OS error EPIPE
+        let closed = msg.starts_with("failed printing to std")
+            && msg.ends_with(&format!("(os error {})", libc::EPIPE));
+        if closed {
+            std::process::exit(i32::from(EXIT_CLOSED_PIPE));
+        }
+        default(info);
+    }));
+}
+
+/// Standard output was closed before everything was written: leave
+/// quietly with [`EXIT_CLOSED_PIPE`], printing nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output is closed")]
+pub struct ClosedStdout;
+
+/// Whether `e` is a write into a closed pipe: [`ClosedStdout`], or an
+/// EPIPE a command met writing its output with `?` (virtstrap writes
+/// into no pipe but its stdout; libvirt's errors are not I/O errors).
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<ClosedStdout>()
+            || c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Bad input, or a refusal before anything was changed: exit 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -161,6 +212,9 @@ fn finish(result: Result<()>) -> ExitCode {
     let Err(e) = result else {
         return ExitCode::SUCCESS;
     };
+    if closed_pipe(&e) {
+        return ExitCode::from(EXIT_CLOSED_PIPE);
+    }
     let code = exit_code(&e);
     let mut text = error_text(&e);
     if !text.ends_with('\n') {

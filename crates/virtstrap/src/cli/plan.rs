@@ -2,7 +2,7 @@
 
 use clap::Args as ClapArgs;
 
-use crate::plan::make_plan;
+use crate::plan::{make_plan, PlanError};
 
 use super::host::{plan_json, print_plan, Format, HostArgs};
 use super::spec_args::IgnitionErrors;
@@ -29,7 +29,15 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let s = args.host.open()?;
     let want = s.desired().map_err(IgnitionErrors::from)?;
-    let plan = make_plan(&s.backend, &want, args.adopt)?;
+    let plan = match make_plan(&s.backend, &want, args.adopt) {
+        // programs reading the JSON learn of the refusal from it too; the
+        // error still leaves by the door (stderr, exit 2)
+        Err(PlanError::Conflicts(c)) if matches!(args.output, Format::Json) => {
+            println!("{:#}", serde_json::json!({ "steps": [], "conflicts": c }));
+            return Err(PlanError::Conflicts(c).into());
+        }
+        r => r?,
+    };
     match args.output {
         Format::Json => println!("{:#}", plan_json(&plan)),
         Format::Text => print_plan(&s.cluster.name, &s.uri, &plan, Format::Text),

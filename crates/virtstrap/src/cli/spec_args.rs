@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::BadInput;
+use crate::fsutil::{check_regular, MAX_BUTANE_BYTES};
 use crate::render::ignition::{ButaneSet, IgnitionError};
 use crate::spec::{self, Cluster, LoadOptions};
 
@@ -35,6 +37,7 @@ impl SpecArgs {
     /// Load and check the spec and its Butane files: every problem at
     /// once (exit 2: nothing was touched).
     pub fn load(&self) -> anyhow::Result<Loaded> {
+        self.check_butane_flags()?;
         let opts = LoadOptions {
             extra_butane: self.butane.clone(),
             name: self.name.clone(),
@@ -42,6 +45,27 @@ impl SpecArgs {
         let cluster = spec::load(&self.file, &opts)?;
         let butane = ButaneSet::load(&cluster).map_err(IgnitionErrors)?;
         Ok(Loaded { cluster, butane })
+    }
+}
+
+impl SpecArgs {
+    /// Every `--butane` file is a regular file within the limit: checked
+    /// before anything reads one, so a FIFO cannot block the command and
+    /// a device cannot be read until memory runs out.
+    fn check_butane_flags(&self) -> Result<(), BadInput> {
+        let bad: Vec<String> = self
+            .butane
+            .iter()
+            .filter_map(|f| {
+                let e = check_regular(f, MAX_BUTANE_BYTES).err()?;
+                Some(format!("--butane {}: {e}", f.display()))
+            })
+            .collect();
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(BadInput(bad.join("\nerror: ")))
+        }
     }
 }
 

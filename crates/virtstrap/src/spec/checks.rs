@@ -17,23 +17,10 @@ impl Reader {
     /// Checks across the whole cluster, after expansion.
     pub(super) fn check(&mut self, c: &Cluster) {
         self.check_duplicates(c);
+        self.check_reservations(c);
         self.check_networks(c);
         self.check_nics(c);
-        self.check_files();
-    }
-
-    /// Every file the spec names (Butane, kernel, initrd) is there.
-    fn check_files(&mut self) {
-        let files = std::mem::take(&mut self.srcs.files);
-        for (file, path, mark) in &files {
-            if !file.is_file() {
-                self.err(
-                    path,
-                    Some(*mark),
-                    format!("file {} does not exist", file.display()),
-                );
-            }
-        }
+        self.check_files(c);
     }
 
     /// Two nodes that make one domain name; a pool or network declared

@@ -18,7 +18,7 @@ use super::reader::{Fields, Reader};
 use super::{Cluster, DomainNaming, Image, NetMode, Network, Node as SpecNode, Os, Pool};
 
 /// The keys the root of `cluster.yaml` may have.
-const CLUSTER_KEYS: &[&str] = &[
+pub(super) const CLUSTER_KEYS: &[&str] = &[
     "name",
     "connect",
     "os",
@@ -176,7 +176,10 @@ impl Reader {
                 .map_or_else(|| PathBuf::from(&name), |h| PathBuf::from(h).join(rest)),
             None => self.dir.join(&name),
         };
-        match std::fs::read_to_string(&file) {
+        let read = crate::fsutil::read_regular(&file, crate::fsutil::MAX_KEY_FILE_BYTES)
+            .map_err(|e| format!("it {e}"))
+            .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".into()));
+        match read {
             Ok(text) => {
                 let keys: Vec<String> = text
                     .lines()

@@ -26,6 +26,7 @@ impl Reader {
             let Some(count) = self.count(&part) else {
                 continue;
             };
+            self.check_numbered_length(&name, &part, count);
             let nics = nics_or_default(&part, defaults, &name);
             for i in 1..=count {
                 self.srcs.node_names.push((name.path.clone(), name.mark));
@@ -52,6 +53,25 @@ impl Reader {
             }
             Some(c) => Some(c.v),
             None => Some(1),
+        }
+    }
+
+    /// `name` and the largest `count` suffix make one hostname, which is
+    /// one DNS label: at most 63 characters.
+    fn check_numbered_length(&mut self, name: &At<String>, part: &NodePart, count: u64) {
+        if part.count.is_none() {
+            return;
+        }
+        let longest = name.v.len() + count.to_string().len();
+        if name.v.len() <= 63 && longest > 63 {
+            let msg = format!(
+                "with count {count}, node {} makes names of up to {longest} characters \
+                 ({}{count}); a hostname is at most 63: shorten the name to {} characters",
+                name.v,
+                name.v,
+                63 - count.to_string().len()
+            );
+            self.err(&name.path, Some(name.mark), msg);
         }
     }
 

@@ -9,10 +9,13 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
+mod capacity;
 mod checks;
 mod cluster;
 mod expand;
+mod files;
 mod load;
+mod macs;
 mod node;
 mod problem;
 mod reader;
@@ -26,14 +29,27 @@ pub use problem::{SpecError, SpecProblem};
 /// gives one: `52:54:00` (QEMU's prefix, which libvirt uses) and three
 /// bytes of SHA-256 over the three names, each length-prefixed so that no
 /// two different triples hash the same input. Collisions (24 bits) are
-/// found by [`load`], which asks for an explicit `mac:` then.
+/// resolved by [`load`]: every NIC but the first (in spec order) of those
+/// that would share a MAC gets [`derived_mac_retry`]'s instead, so a NIC
+/// whose MAC collides with nothing keeps this one.
 pub fn derived_mac(cluster: &str, node: &str, network: &str) -> String {
+    derived_mac_retry(cluster, node, network, 0)
+}
+
+/// The MAC [`derived_mac`] gives at `attempt` 0, and further candidates
+/// for a NIC whose earlier ones were taken: the attempt number is hashed
+/// after the names (a longer input than any attempt 0, so no retry can
+/// equal another triple's first MAC by construction).
+pub fn derived_mac_retry(cluster: &str, node: &str, network: &str, attempt: u64) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(b"virtstrap-mac-v1");
     for part in [cluster, node, network] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
+    }
+    if attempt > 0 {
+        h.update(attempt.to_be_bytes());
     }
     let d = h.finalize();
     format!("52:54:00:{:02x}:{:02x}:{:02x}", d[0], d[1], d[2])
@@ -203,7 +219,8 @@ pub struct Nic {
     pub network: String,
     /// Fixed address (a DHCP reservation), when given.
     pub ip: Option<Ipv4Addr>,
-    /// MAC address, when given (else derived from cluster, node, network).
+    /// MAC address, when given (else derived from cluster, node, network);
+    /// set by [`load`] for a NIC whose derived MAC would collide.
     pub mac: Option<String>,
 }
 

@@ -108,6 +108,11 @@ impl Reader {
         }
     }
 
+    /// The spec file being read.
+    pub(super) fn file(&self) -> &Path {
+        &self.file
+    }
+
     /// The problems found, sorted by position.
     pub(super) fn finish(mut self) -> SpecError {
         self.problems
@@ -123,6 +128,17 @@ impl Reader {
             file: self.file.clone(),
             mark,
             path: path.to_string(),
+            message: msg.into(),
+        });
+    }
+
+    /// Record a problem that is not in the spec's text but in `file` or
+    /// on the command line (`what`: the flag).
+    pub(super) fn err_in(&mut self, file: &Path, what: &str, msg: impl Into<String>) {
+        self.problems.push(SpecProblem {
+            file: file.to_path_buf(),
+            mark: None,
+            path: what.into(),
             message: msg.into(),
         });
     }

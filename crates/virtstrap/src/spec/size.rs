@@ -52,17 +52,58 @@ pub fn parse(text: &str, bare: Unit) -> Result<u64, String> {
             ))
         }
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (write e.g. 4GiB or 512MiB)"))?;
-    let bytes = value * mult as f64;
-    if !bytes.is_finite() || bytes > u64::MAX as f64 / 2.0 {
-        return Err(format!("{text:?} is too large"));
+    exact_bytes(num, mult).map_err(|e| match e {
+        Exact::NotANumber => format!("{text:?} is not a size (write e.g. 4GiB or 512MiB)"),
+        Exact::TooLarge => format!("{text:?} is too large"),
+        Exact::Fraction => format!("{text:?} is not a whole number of bytes"),
+    })
+}
+
+/// Why a number of units is not a whole number of bytes.
+enum Exact {
+    NotANumber,
+    TooLarge,
+    Fraction,
+}
+
+/// `num` (digits, maybe one `.` and more digits) times `mult`, in exact
+/// integer arithmetic: no float rounds `9007199254740993B`. At most
+/// `u64::MAX / 2` bytes, which qemu-img and libvirt can still add to.
+fn exact_bytes(num: &str, mult: u64) -> Result<u64, Exact> {
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    if whole.is_empty() && frac.is_empty() || frac.contains('.') {
+        return Err(Exact::NotANumber);
     }
-    if bytes.fract() != 0.0 {
-        return Err(format!("{text:?} is not a whole number of bytes"));
+    let frac = frac.trim_end_matches('0');
+    // more digits than any u64 has: too large or too fine either way
+    if whole.trim_start_matches('0').len() > 20 || frac.len() > 19 {
+        return Err(if frac.len() > 19 {
+            Exact::Fraction
+        } else {
+            Exact::TooLarge
+        });
     }
-    Ok(bytes as u64)
+    let parse = |d: &str| {
+        if d.is_empty() {
+            Ok(0)
+        } else {
+            d.parse::<u128>()
+        }
+    };
+    let (w, f) = match (parse(whole), parse(frac)) {
+        (Ok(w), Ok(f)) => (w, f),
+        _ => return Err(Exact::NotANumber),
+    };
+    let scale = 10u128.pow(u32::try_from(frac.len()).map_err(|_| Exact::Fraction)?);
+    let frac_bytes = f * u128::from(mult);
+    if frac_bytes % scale != 0 {
+        return Err(Exact::Fraction);
+    }
+    let bytes = w * u128::from(mult) + frac_bytes / scale;
+    if bytes > u128::from(u64::MAX / 2) {
+        return Err(Exact::TooLarge);
+    }
+    u64::try_from(bytes).map_err(|_| Exact::TooLarge)
 }
 
 /// Bytes as the largest binary unit that divides them (`4GiB`).
@@ -92,6 +133,20 @@ mod tests {
             ("4 gigs", Unit::GiB, Err(())),
             ("GiB", Unit::GiB, Err(())),
             ("-1", Unit::GiB, Err(())),
+            // exact, not through floating point
+            ("9007199254740993B", Unit::GiB, Ok(9_007_199_254_740_993)),
+            ("9007199254740993", Unit::MiB, Err(())),
+            ("9223372036854775807B", Unit::GiB, Ok(u64::MAX / 2)),
+            ("9223372036854775808B", Unit::GiB, Err(())),
+            ("0.5KiB", Unit::GiB, Ok(512)),
+            ("1.0000000001GiB", Unit::GiB, Err(())),
+            ("1.25B", Unit::GiB, Err(())),
+            ("00000000000000000000000001B", Unit::GiB, Ok(1)),
+            ("1.2.3G", Unit::GiB, Err(())),
+            (".5G", Unit::GiB, Ok(GIB / 2)),
+            ("5.G", Unit::GiB, Ok(5 * GIB)),
+            (".", Unit::GiB, Err(())),
+            ("99999999999999999999999999G", Unit::GiB, Err(())),
         ];
         for (text, unit, want) in cases {
             assert_eq!(parse(text, *unit).map_err(|_| ()), *want, "{text}");
