@@ -78,6 +78,7 @@ fn converged(w: &Desired) -> Actual {
             owner: Some(owner),
             dhcp_macs: macs,
             dhcp: None,
+            shape: None,
         };
         a.networks.insert(declared.name.clone(), Some(net));
     }
@@ -467,6 +468,7 @@ fn stranger_default() -> ActualNetwork {
                 hostname: None,
             }],
         }),
+        shape: None,
     }
 }
 
