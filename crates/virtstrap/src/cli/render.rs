@@ -7,6 +7,7 @@ use crate::render::host::HostFacts;
 use crate::render::ignition::{ignition_hash, node_ignition, NodeIgnition};
 use crate::render::network::network_xml;
 use crate::render::storage::{node_volumes, pool_xml};
+use crate::render::xml::comment_line;
 use crate::spec::{Cluster, Node};
 
 use super::spec_args::{IgnitionErrors, SpecArgs};
@@ -98,7 +99,7 @@ fn domain(args: &Args, c: &Cluster, node: &Node, host: &HostFacts, ign: &NodeIgn
         explain: args.explain,
         qemu_commandline_fw_cfg: args.qemu_commandline_fw_cfg,
     };
-    let mut out = format!("<!-- domain {} -->\n", c.domain_name(node));
+    let mut out = comment_line(&format!("domain {}", c.domain_name(node)));
     let hash = ignition_hash(&ign.json);
     out.push_str(&domain_xml_with_ignition(c, node, host, &opts, &hash));
     out.push('\n');
@@ -109,10 +110,13 @@ fn domain(args: &Args, c: &Cluster, node: &Node, host: &HostFacts, ign: &NodeIgn
 fn volumes(c: &Cluster, node: &Node, host: &HostFacts) -> String {
     let mut out = String::new();
     for v in node_volumes(c, node, host) {
-        out.push_str(&format!(
-            "<!-- volume {} in pool {} -->\n{}\n",
-            v.name, v.pool, v.xml
-        ));
+        // names are checked at validate; the comment is safe whatever
+        // they hold
+        out.push_str(&comment_line(&format!(
+            "volume {} in pool {}",
+            v.name, v.pool
+        )));
+        out.push_str(&format!("{}\n", v.xml));
     }
     out
 }
@@ -126,11 +130,8 @@ fn networks_and_pools(c: &Cluster, node: &Node) -> String {
         .iter()
         .filter(|n| node.networks.iter().any(|nic| nic.network == n.name))
     {
-        out.push_str(&format!(
-            "<!-- network {} -->\n{}\n",
-            net.name,
-            network_xml(c, net)
-        ));
+        out.push_str(&comment_line(&format!("network {}", net.name)));
+        out.push_str(&format!("{}\n", network_xml(c, net)));
     }
     let pools = std::iter::once(&node.disk).chain(&node.extra_disks);
     for pool in c
@@ -138,11 +139,8 @@ fn networks_and_pools(c: &Cluster, node: &Node) -> String {
         .iter()
         .filter(|p| pools.clone().any(|d| d.pool == p.name))
     {
-        out.push_str(&format!(
-            "<!-- pool {} -->\n{}\n",
-            pool.name,
-            pool_xml(pool)
-        ));
+        out.push_str(&comment_line(&format!("pool {}", pool.name)));
+        out.push_str(&format!("{}\n", pool_xml(pool)));
     }
     out
 }
@@ -152,7 +150,7 @@ fn networks_and_pools(c: &Cluster, node: &Node) -> String {
 fn ignition(ign: &NodeIgnition, header: bool) -> String {
     let mut out = String::new();
     if header {
-        out.push_str(&format!("<!-- Ignition (spec {}) -->\n", ign.version));
+        out.push_str(&comment_line(&format!("Ignition (spec {})", ign.version)));
     }
     out.push_str(&ign.config.to_json(true));
     out.push('\n');

@@ -44,6 +44,21 @@ pub struct ActualNetwork {
     /// Its IPv4 DHCP service, if libvirt runs one on it (a network in
     /// bridge mode onto a host bridge has none).
     pub dhcp: Option<NetworkDhcp>,
+    /// Its forward mode, subnet and bridge; `None`: not known (its XML
+    /// did not parse).
+    pub shape: Option<NetworkShape>,
+}
+
+/// What a network is, in the terms a spec declares one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkShape {
+    /// Its forward mode: `isolated` without `<forward>`, else its mode
+    /// (`nat` when none is given, as libvirt defaults it).
+    pub mode: String,
+    /// The subnet of its first IPv4 `<ip>`, if it has one.
+    pub subnet: Option<Ipv4Net>,
+    /// Its `<bridge name>`, if it names one.
+    pub bridge: Option<String>,
 }
 
 /// A network's IPv4 DHCP service as libvirt runs it.
@@ -214,6 +229,7 @@ impl ActualNetwork {
             owner: root.as_ref().and_then(owner::from_element),
             dhcp_macs,
             dhcp,
+            shape: root.as_ref().map(network_shape),
         }
     }
 
@@ -241,6 +257,37 @@ impl ActualDomain {
     }
 }
 
+/// A network's forward mode, subnet and bridge (formatnetwork,
+/// "Connectivity": <https://libvirt.org/formatnetwork.html#connectivity>).
+fn network_shape(root: &Element) -> NetworkShape {
+    let mode = match root.child("forward") {
+        None => "isolated".to_string(),
+        Some(f) => f.attr("mode").unwrap_or("nat").to_string(),
+    };
+    let v4 = |ip: &&Element| ip.attr("family").is_none_or(|f| f == "ipv4");
+    NetworkShape {
+        mode,
+        subnet: root.children("ip").find(v4).and_then(ip_subnet),
+        bridge: root
+            .child("bridge")
+            .and_then(|b| b.attr("name"))
+            .map(str::to_string),
+    }
+}
+
+/// The subnet of an `<ip address= prefix=|netmask=>`.
+fn ip_subnet(ip: &Element) -> Option<Ipv4Net> {
+    let address: Ipv4Addr = ip.attr("address")?.parse().ok()?;
+    let prefix = ip
+        .attr("prefix")
+        .and_then(|p| p.parse::<u8>().ok())
+        .or_else(|| {
+            let mask: Ipv4Addr = ip.attr("netmask")?.parse().ok()?;
+            Some(u8::try_from(u32::from(mask).count_ones()).unwrap_or(0))
+        })?;
+    Ipv4Net::new(address, prefix).ok().map(|n| n.trunc())
+}
+
 /// The IPv4 `<ip>` with a `<dhcp>` in a network's XML (formatnetwork,
 /// "Addressing": <https://libvirt.org/formatnetwork.html#addressing>).
 fn network_dhcp(root: &Element) -> Option<NetworkDhcp> {
@@ -250,18 +297,7 @@ fn network_dhcp(root: &Element) -> Option<NetworkDhcp> {
         .filter(v4)
         .find(|ip| ip.child("dhcp").is_some())?;
     let dhcp = ip.child("dhcp")?;
-    let address: Option<Ipv4Addr> = ip.attr("address").and_then(|a| a.parse().ok());
-    let prefix = ip
-        .attr("prefix")
-        .and_then(|p| p.parse::<u8>().ok())
-        .or_else(|| {
-            let mask: Ipv4Addr = ip.attr("netmask")?.parse().ok()?;
-            Some(u8::try_from(u32::from(mask).count_ones()).unwrap_or(0))
-        });
-    let subnet = address
-        .zip(prefix)
-        .and_then(|(a, p)| Ipv4Net::new(a, p).ok())
-        .map(|n| n.trunc());
+    let subnet = ip_subnet(ip);
     let ranges = dhcp
         .children("range")
         .filter_map(|r| Some((r.attr("start")?.parse().ok()?, r.attr("end")?.parse().ok()?)))

@@ -3,7 +3,8 @@
 //! spec, its Butane and facts about the host in; pools, networks and
 //! every node's volumes, Ignition and domain definition out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::render::addr::{ip, nic_mac};
@@ -22,6 +23,8 @@ pub struct Desired {
     pub cluster: String,
     /// Declared pools: name and XML.
     pub pools: Vec<(String, String)>,
+    /// Declared pools' directories, by name (checked against the host's).
+    pub pool_paths: BTreeMap<String, PathBuf>,
     /// Declared networks.
     pub networks: Vec<DesiredNetwork>,
     /// The base image every root overlay needs: pool, volume.
@@ -39,6 +42,9 @@ pub struct DesiredNetwork {
     pub xml: String,
     /// One `<host mac= name= ip=/>` per node NIC: (mac, xml).
     pub hosts: Vec<(String, String)>,
+    /// The declaration (mode, cidr, bridge), checked against a network
+    /// of that name the host already has.
+    pub declared: crate::spec::Network,
 }
 
 /// One node's objects.
@@ -234,6 +240,11 @@ pub fn desired(
             .iter()
             .map(|p| (p.name.clone(), pool_xml(p)))
             .collect(),
+        pool_paths: cluster
+            .pools
+            .iter()
+            .map(|p| (p.name.clone(), p.path.clone()))
+            .collect(),
         networks: desired_networks(cluster),
         base_image: needs_image.then(|| (cluster.image.pool.clone(), cluster.image.volume.clone())),
         nodes,
@@ -292,6 +303,7 @@ fn desired_networks(cluster: &Cluster) -> Vec<DesiredNetwork> {
             .iter()
             .map(|h| (h.mac.clone(), dhcp_host_xml(h)))
             .collect(),
+        declared: n.clone(),
     };
     cluster.networks.iter().map(network).collect()
 }

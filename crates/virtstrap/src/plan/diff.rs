@@ -26,7 +26,7 @@ use crate::render::owner::Reservation;
 
 use super::action::{step, tag, Action, Change, Plan, Step};
 use super::actual::HostEntry;
-use super::actual::{Actual, ActualDomain};
+use super::actual::{Actual, ActualDomain, NetworkShape};
 use super::address;
 use super::desired::{Desired, DesiredNode, DomainXml};
 use super::PlanError;
@@ -38,7 +38,11 @@ pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanEr
     let mut conflicts = Vec::new();
     stopped_pools(want, actual, &mut conflicts);
     stopped_networks(want, actual, &mut conflicts);
-    if !conflicts.is_empty() {
+    let unreadable = !conflicts.is_empty();
+    missing_pools(want, actual, &mut conflicts);
+    pool_clashes(want, actual, &mut conflicts);
+    network_clashes(want, actual, &mut conflicts);
+    if unreadable {
         // nothing can be looked up in a stopped pool
         return Err(PlanError::Conflicts(conflicts));
     }
@@ -119,6 +123,109 @@ fn stopped_networks(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>
     }
 }
 
+/// Every pool the nodes' volumes go in that is neither on the host nor
+/// declared: apply would define the domain and then fail on its first
+/// volume. All of them are listed, with the nodes that use each.
+fn missing_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+    for pool in want.pools_used() {
+        if want.declares_pool(pool) || !matches!(actual.pools.get(pool), Some(None)) {
+            continue;
+        }
+        let mut users: Vec<&str> = want
+            .nodes
+            .iter()
+            .filter(|n| n.volumes.iter().any(|v| v.pool == pool))
+            .map(|n| n.node.as_str())
+            .collect();
+        if want.base_image.as_ref().is_some_and(|(p, _)| p == pool) {
+            users.push("the base image");
+        }
+        conflicts.push(format!(
+            "pool {pool} does not exist and the spec does not declare it (used by {}): \
+             create it (virsh pool-define-as {pool} dir --target DIR, then pool-build, \
+             pool-start), or declare it under `pools:` with a path so that apply creates it",
+            users.join(", ")
+        ));
+    }
+}
+
+/// A declared pool the host has at another directory: the spec's volumes
+/// would not be where the spec says (and a pool is never moved).
+fn pool_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+    for (name, path) in &want.pool_paths {
+        let Some(have) = actual.pool(name) else {
+            continue;
+        };
+        // an empty path: the host's XML names none (not known)
+        if have.path.as_os_str().is_empty() || have.path == *path {
+            continue;
+        }
+        let ours = half_made(have) || actual.marked_pools.contains(name);
+        let fix = if ours {
+            "virtstrap does not move a pool: set its path back, or destroy the cluster first"
+        } else {
+            "it is not this cluster's: rename the spec's pool, or give it the host's path"
+        };
+        conflicts.push(format!(
+            "pool {name} exists at {}, but the spec declares it at {}: {fix}",
+            have.path.display(),
+            path.display()
+        ));
+    }
+}
+
+/// A declared network the host already has, that is not this cluster's
+/// and is not what the spec declares (another mode, cidr or bridge): it
+/// would be used as the host has it, silently, and never changed.
+fn network_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+    for net in &want.networks {
+        let Some(have) = actual.network(&net.name) else {
+            continue;
+        };
+        let Some(shape) = have
+            .shape
+            .as_ref()
+            .filter(|_| !have.owned_by(&want.cluster))
+        else {
+            continue;
+        };
+        let differences = shape_differences(&net.declared, shape);
+        if !differences.is_empty() {
+            conflicts.push(format!(
+                "network {} exists, is not this cluster's, and is not what the spec declares \
+                 ({}): rename the spec's network, or remove it from `networks:` to use the \
+                 host's as it is",
+                net.name,
+                differences.join(", ")
+            ));
+        }
+    }
+}
+
+/// How the host's network differs from the declaration, each as
+/// `what X on the host, Y in the spec`.
+fn shape_differences(declared: &crate::spec::Network, have: &NetworkShape) -> Vec<String> {
+    let mut out = Vec::new();
+    let mode = declared.mode.as_str();
+    if have.mode != mode {
+        out.push(format!(
+            "mode {} on the host, {mode} in the spec",
+            have.mode
+        ));
+    }
+    if let Some(cidr) = declared.cidr.filter(|c| have.subnet != Some(*c)) {
+        let host = have.subnet.map_or("none".to_string(), |s| s.to_string());
+        out.push(format!("cidr {host} on the host, {cidr} in the spec"));
+    }
+    if let Some(bridge) = declared.bridge.as_ref() {
+        if have.bridge.as_ref() != Some(bridge) {
+            let host = have.bridge.as_deref().unwrap_or("none");
+            out.push(format!("bridge {host} on the host, {bridge} in the spec"));
+        }
+    }
+    out
+}
+
 fn pool_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {
     for (name, xml) in &want.pools {
         match actual.pool(name) {
@@ -184,7 +291,10 @@ fn missing_base_image(want: &Desired, actual: &Actual, conflicts: &mut Vec<Strin
     let Some((pool, volume)) = &want.base_image else {
         return;
     };
-    if !want.declares_pool(pool) && actual.volume(pool, volume).flatten().is_none() {
+    // a missing pool is reported on its own
+    let pool_missing = matches!(actual.pools.get(pool), Some(None));
+    if !want.declares_pool(pool) && !pool_missing && actual.volume(pool, volume).flatten().is_none()
+    {
         conflicts.push(format!(
             "base image {pool}/{volume} does not exist: upload it (virtstrap image pull, or virsh vol-upload)"
         ));
@@ -208,6 +318,11 @@ impl NodeCx<'_> {
             self.create(&present, steps, Change::Create, &Arc::from("new node"));
             return;
         };
+        if let Some(reason) = adopting(want, node, domain) {
+            // never rebuilt: its volumes are not this cluster's to delete
+            self.create(&present, steps, Change::Update, &Arc::from(reason));
+            return;
+        }
         let recorded = domain
             .owner
             .as_ref()
@@ -362,6 +477,27 @@ fn host_entry<'a>(actual: &'a Actual, r: &Reservation) -> Option<&'a HostEntry> 
         .iter()
         .find(|h| h.mac.as_deref() == Some(&*r.mac) && h.ip == Some(r.ip))
 }
+/// What `--adopt` does to a domain of the node's name that is not this
+/// cluster's node, if it is not: it is taken over in place.
+fn adopting(want: &Desired, node: &DesiredNode, domain: &ActualDomain) -> Option<String> {
+    let whose = match &domain.owner {
+        Some(o) if o.is_node(&want.cluster, &node.node) => return None,
+        Some(o) => format!("owned by cluster {} node {}", o.cluster, o.node),
+        None => "not created by virtstrap".into(),
+    };
+    let when = if domain.running {
+        "effective at its next boot"
+    } else {
+        "then started"
+    };
+    Some(format!(
+        "--adopt: taking over domain {} ({whose}): its definition is replaced with the \
+         spec's ({when}), missing volumes are created and Ignition is uploaded (Ignition \
+         runs only if its disk has never booted)",
+        node.domain
+    ))
+}
+
 /// Whether the node's domain and volumes are this cluster's (or taken
 /// over with `adopt`); a foreign one is a conflict.
 fn may_touch(

@@ -78,6 +78,7 @@ fn converged(w: &Desired) -> Actual {
             owner: Some(owner),
             dhcp_macs: macs,
             dhcp: None,
+            shape: None,
         };
         a.networks.insert(declared.name.clone(), Some(net));
     }
@@ -467,6 +468,7 @@ fn stranger_default() -> ActualNetwork {
                 hostname: None,
             }],
         }),
+        shape: None,
     }
 }
 
@@ -604,5 +606,51 @@ fn a_network_without_dhcp_gets_no_entry_and_a_note() {
     assert_eq!(
         p.notes,
         ["network default has no DHCP run by libvirt: its addresses are found, not reserved"]
+    );
+}
+
+#[test]
+fn an_undeclared_missing_pool_is_a_conflict_and_the_base_image_is_not_reported_twice() {
+    let w = want();
+    let mut host = empty_host(&w);
+    host.pools.insert("default".into(), None);
+    let c = conflicts(diff(&w, &host, false));
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(
+        c[0].starts_with("pool default does not exist and the spec does not declare it (used by a, the base image)"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn adopting_another_clusters_node_takes_it_over_in_place() {
+    let w = want();
+    let n = &w.nodes[0];
+    let mut host = empty_host(&w);
+    let theirs = Owner {
+        cluster: "other".into(),
+        node: "a".into(),
+        ignition_hash: "0123".into(),
+        ..Owner::default()
+    };
+    let domain = ActualDomain {
+        running: true,
+        owner: Some(theirs),
+        ..ActualDomain::default()
+    };
+    host.domains.insert(n.domain.clone(), Some(domain));
+    let p = diff(&w, &host, true).expect("--adopt plans");
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::DeleteVolume { .. })),
+        "never rebuilt: {p:?}"
+    );
+    let node_steps: Vec<_> = p.steps.iter().filter(|s| &*s.node == "a").collect();
+    assert!(!node_steps.is_empty(), "{p:?}");
+    let why = "--adopt: taking over domain t-a (owned by cluster other node a)";
+    assert!(
+        node_steps.iter().all(|s| s.reason.starts_with(why)),
+        "{p:?}"
     );
 }

@@ -381,7 +381,11 @@ impl Domain<'_> {
     /// The write-up's fw_cfg pass-through, for libvirt older than 6.5.
     fn qemu_commandline(&self, x: &mut Xml) {
         let file = path_text(&ignition_path(self.cluster, self.node, self.host));
-        let arg = format!("name={},file={file}", self.cluster.os.fw_cfg_key());
+        let arg = format!(
+            "name={},file={}",
+            self.cluster.os.fw_cfg_key(),
+            qemu_opt_value(&file)
+        );
         x.elem(
             "qemu:commandline",
             &[],
@@ -425,6 +429,14 @@ fn disk(x: &mut Xml, pool: &str, volume: &str, index: usize, why: &str) {
     );
 }
 
+/// `value` as one value in a QEMU option list (`key=value,key=value`):
+/// QEMU reads `,,` as a literal comma (qemu-options, "-fw_cfg"; the same
+/// rule as QemuOpts everywhere), so a comma in a pool path cannot start
+/// an option of its own.
+fn qemu_opt_value(value: &str) -> String {
+    value.replace(',', ",,")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,6 +478,25 @@ mod tests {
         assert!(xml.contains("<qemu:arg value=\"-fw_cfg\"/>"), "{xml}");
         assert!(xml.contains(arg), "{xml}");
         assert!(!xml.contains("<sysinfo"), "{xml}");
+    }
+
+    #[test]
+    fn a_comma_in_a_pool_path_cannot_inject_a_qemu_option() {
+        let mut c = demo();
+        c.pools.push(crate::spec::Pool {
+            name: c.nodes[0].disk.pool.clone(),
+            path: "/tmp/a,string=injected,x=/".into(),
+        });
+        let opts = DomainOptions {
+            qemu_commandline_fw_cfg: true,
+            ..Default::default()
+        };
+        let xml = render(&c, 0, opts);
+        let arg =
+            "value=\"name=opt/com.coreos/config,file=/tmp/a,,string=injected,,x=/demo-a.ign\"";
+        assert!(xml.contains(arg), "{xml}");
+        assert_eq!(qemu_opt_value("a,,b"), "a,,,,b");
+        assert_eq!(qemu_opt_value("/plain/path"), "/plain/path");
     }
 
     #[test]

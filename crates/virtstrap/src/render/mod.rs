@@ -11,4 +11,4 @@ pub mod owner;
 pub mod storage;
 #[cfg(test)]
 mod testutil;
-mod xml;
+pub(crate) mod xml;

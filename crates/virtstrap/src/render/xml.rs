@@ -62,8 +62,8 @@ impl Xml {
 
     fn why(&mut self, why: &str) {
         if self.explain {
-            // A comment may not contain "--"; the texts are ours, but be safe.
-            let text = format!(" {} ", why.replace("--", "- -"));
+            // the texts are ours (some say `>=`), but may quote a name
+            let text = format!(" {} ", no_double_dash(why));
             self.event(Event::Comment(BytesText::from_escaped(text)));
         }
     }
@@ -73,6 +73,32 @@ impl Xml {
             .write_event(event)
             .expect("writing XML into a Vec<u8> cannot fail");
     }
+}
+
+/// `text` with a space between any two dashes: an XML comment may not
+/// hold `--` (XML 1.0, section 2.5), so no run of dashes can end it early
+/// and turn what follows into live markup.
+fn no_double_dash(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '-' && out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` made safe inside an XML comment that quotes names: no `--`,
+/// and `>` written `&gt;` so that no `-->` can be read into it by a
+/// looser parser either.
+pub(crate) fn comment_text(text: &str) -> String {
+    no_double_dash(text).replace('>', "&gt;")
+}
+
+/// `<!-- text -->` and a newline, `text` made safe by [`comment_text`].
+pub(crate) fn comment_line(text: &str) -> String {
+    format!("<!-- {} -->\n", comment_text(text))
 }
 
 fn start<'a>(name: &'a str, attrs: Attrs<'a>) -> BytesStart<'a> {
@@ -102,5 +128,21 @@ mod tests {
             x.finish(),
             "<!-- why a -->\n<a>\n  <!-- why - - b -->\n  <b/>\n</a>\n"
         );
+    }
+
+    #[test]
+    fn no_name_can_end_a_comment() {
+        for (text, want) in [
+            ("volume a in pool b", "volume a in pool b"),
+            (
+                "x --><disk type='file'><!-- ",
+                "x - -&gt;<disk type='file'&gt;<!- - ",
+            ),
+            ("---", "- - -"),
+            ("a->b", "a-&gt;b"),
+        ] {
+            assert_eq!(comment_text(text), want);
+        }
+        assert_eq!(comment_line("pool a--b"), "<!-- pool a- -b -->\n");
     }
 }

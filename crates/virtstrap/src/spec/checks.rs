@@ -6,14 +6,105 @@
 //! network or given twice, a MAC (given or derived) used twice, a file
 //! that does not exist. Each problem points at where the spec wrote the
 //! offending value, from the positions the reader kept.
+//!
+//! It also holds the one rule for names that become libvirt objects or
+//! paths on the host (pools, volumes, networks, bridges), which the
+//! readers apply where each name is written.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use virtstrap_butane::yaml::Mark;
+use virtstrap_butane::KeyPath;
+
 use super::reader::Reader;
 use super::{Cluster, Nic};
 
+/// What a name refers to on the host, which decides its length limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ObjectName {
+    /// A libvirt storage pool (its config file is `<name>.xml`).
+    Pool,
+    /// A volume: a file name inside its pool's directory.
+    Volume,
+    /// A libvirt network (its config file is `<name>.xml`).
+    Network,
+    /// A Linux network interface (a host bridge).
+    Bridge,
+}
+
+impl ObjectName {
+    /// How the name is called in a message, and its longest length.
+    fn what(self) -> (&'static str, usize) {
+        match self {
+            ObjectName::Pool => ("pool", 64),
+            // a file name: NAME_MAX
+            ObjectName::Volume => ("volume", 255),
+            ObjectName::Network => ("network", 64),
+            // IFNAMSIZ (16) less the terminating NUL
+            ObjectName::Bridge => ("host bridge", 15),
+        }
+    }
+}
+
+/// Why `name` cannot name a `kind` object on the host, if it cannot.
+///
+/// One strict rule for all of them, narrower than libvirt's own (which
+/// refuses only '/' in pool, volume and network names) and than Linux's
+/// for interfaces (no '/', ':' or whitespace, at most 15 bytes): ASCII
+/// letters, digits, '-', '_', '.' and '+', not starting with '.' (so
+/// never `.`, `..` or a hidden file) or '-' (never read as an option).
+/// So a name can never leave its pool's directory, break the XML or a
+/// QEMU option list it is written into, or be shown as markup.
+pub(super) fn object_name_problem(name: &str, kind: ObjectName) -> Option<String> {
+    let (what, max) = kind.what();
+    let chars_ok = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'));
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && chars_ok
+        && !name.starts_with('.')
+        && !name.starts_with('-');
+    (!ok).then(|| {
+        format!(
+            "{name:?} is not a valid {what} name: use 1 to {max} ASCII letters, digits, \
+             '-', '_', '.' and '+', not starting with '.' or '-'"
+        )
+    })
+}
+
 impl Reader {
+    /// Record a problem unless `name` may name a `kind` object on the
+    /// host (see [`object_name_problem`]); whether it may.
+    pub(super) fn check_object_name(
+        &mut self,
+        name: &str,
+        kind: ObjectName,
+        path: &KeyPath,
+        mark: Mark,
+    ) -> bool {
+        match object_name_problem(name, kind) {
+            Some(msg) => {
+                self.err(path, Some(mark), msg);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// `--name`, a vars file's cluster name, follows the rule of the
+    /// spec's `name:`; it was not written in the file, so it has no
+    /// position there.
+    pub(super) fn check_name_arg(&mut self, name: &str) {
+        let before = self.problems.len();
+        self.check_name(name, &KeyPath::root(), Mark { line: 1, col: 1 }, 40);
+        for p in &mut self.problems[before..] {
+            p.mark = None;
+            p.message = format!("--name {}", p.message);
+        }
+    }
+
     /// Checks across the whole cluster, after expansion.
     pub(super) fn check(&mut self, c: &Cluster) {
         self.check_duplicates(c);

@@ -6,12 +6,14 @@
 //! the node reader, and the nodes are expanded before the cluster is
 //! returned for the cross-checks.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
-use virtstrap_butane::yaml::{Node, NodeKind};
+use virtstrap_butane::yaml::{Mark, Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
+use super::checks::ObjectName;
 use super::load::LoadOptions;
 use super::node::NodePart;
 use super::reader::{Fields, Reader};
@@ -151,15 +153,49 @@ impl Reader {
             _ => return self.strings(node, &path).into_iter().map(|a| a.v).collect(),
         };
         let mut keys = Vec::new();
+        // per key: the item it came from and where that item is
+        let mut seen: HashMap<String, (usize, Mark)> = HashMap::new();
         for (i, item) in items.into_iter().enumerate() {
             let p = path.index(i);
-            if matches!(item.kind, NodeKind::Map(_)) {
-                keys.extend(self.key_file(item, &p));
-            } else if let Some(k) = self.string(item, &p) {
+            let found = if matches!(item.kind, NodeKind::Map(_)) {
+                self.key_file(item, &p)
+            } else {
+                self.string(item, &p).into_iter().collect()
+            };
+            for k in found {
+                self.check_key_once(&k, (i, item.mark), &p, &mut seen);
                 keys.push(k);
             }
         }
         keys
+    }
+
+    /// Ignition refuses a user whose key list holds one key twice, and
+    /// names no file for it: say here which item repeats which.
+    fn check_key_once(
+        &mut self,
+        key: &str,
+        at: (usize, Mark),
+        p: &KeyPath,
+        seen: &mut HashMap<String, (usize, Mark)>,
+    ) {
+        let key = key.trim();
+        match seen.get(key) {
+            Some(&(first, _)) if first == at.0 => {
+                self.err(p, Some(at.1), "this key file holds one key twice; remove one");
+            }
+            Some(&(_, mark)) => self.err(
+                p,
+                Some(at.1),
+                format!(
+                    "this key is also listed at line {} col {}; remove one (Ignition refuses a key given twice)",
+                    mark.line, mark.col
+                ),
+            ),
+            None => {
+                seen.insert(key.to_string(), at);
+            }
+        }
     }
 
     /// The keys in the file a `{ file: PATH }` item names.
@@ -260,6 +296,16 @@ impl Reader {
         };
         let pool = get("pool", self);
         let volume = get("volume", self);
+        // the base image is looked up by these names, and the overlay's
+        // backing store is the volume's path inside the pool's directory
+        for (key, value, kind) in [
+            ("pool", &pool, ObjectName::Pool),
+            ("volume", &volume, ObjectName::Volume),
+        ] {
+            if let (Some(v), Some(n)) = (value, f.get(key)) {
+                self.check_object_name(v, kind, &path.key(key), n.mark);
+            }
+        }
         let format = get("format", self).unwrap_or_else(|| "qcow2".into());
         if !matches!(format.as_str(), "qcow2" | "raw") {
             let m = f.get("format").map(|n| n.mark);
@@ -321,9 +367,11 @@ impl Reader {
         let name = self.required_string(&f, "name");
         let mode = self.net_mode(&f);
         let cidr = f.get("cidr").and_then(|n| self.cidr(n, &p.key("cidr")));
-        let bridge = f
-            .get("bridge")
-            .and_then(|n| self.string(n, &p.key("bridge")));
+        let bridge = f.get("bridge").and_then(|n| {
+            let b = self.string(n, &p.key("bridge"))?;
+            self.check_object_name(&b, ObjectName::Bridge, &p.key("bridge"), n.mark);
+            Some(b)
+        });
         self.check_mode_fields(&f, mode, bridge.is_some());
         let name = name?;
         let m = f.get("name").map_or(f.mark, |n| n.mark);

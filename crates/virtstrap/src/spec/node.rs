@@ -6,11 +6,12 @@
 //! vCPUs, memory, disks and NICs are shared with the vars-file reader.
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use virtstrap_butane::yaml::{Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
+use super::checks::ObjectName;
 use super::reader::{value_mark, At, Fields, Reader};
 use super::size::{self, Unit};
 use super::{Boot, Disk, DomainType, Nic, Role};
@@ -218,6 +219,9 @@ impl Reader {
     pub(super) fn disk(&mut self, node: &Node, path: &KeyPath) -> Option<Disk> {
         let f = self.map(node, path, &["pool", "size"])?;
         let pool = self.required_string(&f, "pool");
+        if let (Some(name), Some(n)) = (&pool, f.get("pool")) {
+            self.check_object_name(name, ObjectName::Pool, &path.key("pool"), n.mark);
+        }
         let size = match f.get("size") {
             Some(n) => self.size(n, &path.key("size"), Unit::GiB).and_then(|b| {
                 if b < 1024 * 1024 {
@@ -261,6 +265,12 @@ impl Reader {
                 _ => self.nic(item, &p),
             };
             if let Some(v) = nic {
+                let name_mark = value_mark(item, "name").unwrap_or(item.mark);
+                let name_path = match &item.kind {
+                    NodeKind::Scalar { .. } => p.clone(),
+                    _ => p.key("name"),
+                };
+                self.check_object_name(&v.network, ObjectName::Network, &name_path, name_mark);
                 out.push(At {
                     v,
                     path: p,
@@ -302,35 +312,59 @@ impl Reader {
     /// `boot`: kernel (required), initrd and command line.
     fn boot(&mut self, node: &Node, path: &KeyPath) -> Option<At<Boot>> {
         let f = self.map(node, path, &["kernel", "initrd", "cmdline"])?;
-        let kernel = self.required_string(&f, "kernel")?;
+        let written = self.required_string(&f, "kernel")?;
         let kernel = self.file_ref(At {
-            v: kernel,
+            v: written.clone(),
             path: path.key("kernel"),
             mark: f.get("kernel").map_or(f.mark, |n| n.mark),
         });
+        let kernel = self.resolve_in_spec_dir(&written, kernel.v);
         let initrd = f.get("initrd").and_then(|n| {
             let s = self.string(n, &path.key("initrd"))?;
-            Some(
-                self.file_ref(At {
-                    v: s,
+            let joined = self
+                .file_ref(At {
+                    v: s.clone(),
                     path: path.key("initrd"),
                     mark: n.mark,
                 })
-                .v,
-            )
+                .v;
+            Some(self.resolve_in_spec_dir(&s, joined))
         });
         let cmdline = f
             .get("cmdline")
             .and_then(|n| self.string(n, &path.key("cmdline")));
         Some(At {
             v: Boot {
-                kernel: kernel.v,
+                kernel,
                 initrd,
                 cmdline,
             },
             path: path.clone(),
             mark: f.mark,
         })
+    }
+}
+
+impl Reader {
+    /// A host file the domain XML names (`boot.kernel`, `boot.initrd`),
+    /// as `written` in the spec, already `joined` to the spec's
+    /// directory: a relative one is made absolute from that directory
+    /// resolved, so the XML, and the spec hash with it, are the same
+    /// however `-f` is spelled (`cluster.yaml`, `./x/../cluster.yaml`, an
+    /// absolute path) and libvirt, whose working directory is not ours,
+    /// finds the file. An absolute one is kept as written.
+    fn resolve_in_spec_dir(&self, written: &str, joined: PathBuf) -> PathBuf {
+        if Path::new(written).is_absolute() {
+            return joined;
+        }
+        let dir = if self.dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            self.dir.as_path()
+        };
+        // a directory that cannot be resolved: the spec was not read from
+        // a file (tests), and the file check reports a missing file
+        std::fs::canonicalize(dir).map_or(joined, |d| d.join(written))
     }
 }
 

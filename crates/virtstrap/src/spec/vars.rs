@@ -63,6 +63,8 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
     }
     let nodes = r.expand(&NodePart::default(), parts);
     let name = opts.name.clone().unwrap_or_else(|| "cluster".into());
+    // it prefixes every volume and domain name, as a spec's `name:` does
+    r.check_name_arg(&name);
     Some(Cluster {
         name,
         connect: None,
