@@ -423,7 +423,9 @@ fn a_closed_stdout_ends_every_command_quietly() {
     let dir = Dir::new();
     dir.write(
         "cluster.yaml",
-        "name: demo\nnodes:\n  - name: a\n    domain_type: qemu\n    boot: {kernel: vmlinuz}\n",
+        // the test driver's own pool: a pool that does not exist is a
+        // plan-time refusal
+        "name: demo\nnodes:\n  - name: a\n    domain_type: qemu\n    boot: {kernel: vmlinuz}\n    disk: {pool: default-pool, size: 1GiB}\n",
     );
     dir.write("vmlinuz", "");
     dir.write("x.bu", "variant: fcos\nversion: 1.5.0\n");
