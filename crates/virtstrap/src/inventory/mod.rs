@@ -224,11 +224,12 @@ pub fn build(cluster: &Cluster, addresses: &Addresses) -> Inventory {
 /// ([`addr::ip`]); `None` where the spec reserves none (the network is
 /// not declared, or has no CIDR) and for a node with no network.
 pub fn planned_addresses(cluster: &Cluster) -> Addresses {
+    let ips = addr::ips(cluster);
     cluster
         .nodes
         .iter()
-        .enumerate()
-        .map(|(i, node)| (node.name.clone(), addr::ip(cluster, i, 0)))
+        .zip(ips)
+        .map(|(node, nics)| (node.name.clone(), nics.first().copied().flatten()))
         .collect()
 }
 

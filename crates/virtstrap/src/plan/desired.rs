@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::render::addr::{ip, nic_mac};
+use crate::render::addr::{ips, nic_mac};
 use crate::render::domain::{domain_xml_recorded, spec_hash, DomainOptions};
 use crate::render::host::HostFacts;
 use crate::render::ignition::{ignition_hash, node_ignition, ButaneSet, IgnitionError};
@@ -226,11 +226,12 @@ pub fn desired(
         host: host.clone(),
         opts: *opts,
     });
+    let ips = ips(cluster);
     let nodes = cluster
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, node)| desired_node(&input, i, node, butane))
+        .map(|(i, node)| desired_node(&input, i, node, butane, &ips[i]))
         .collect::<Result<Vec<_>, _>>()?;
     let needs_image = cluster.nodes.iter().any(|n| n.boot.is_none());
     Ok(Desired {
@@ -256,6 +257,7 @@ fn desired_node(
     i: usize,
     node: &Node,
     butane: &ButaneSet,
+    ips: &[Option<std::net::Ipv4Addr>],
 ) -> Result<DesiredNode, IgnitionError> {
     let RenderInput {
         cluster,
@@ -289,7 +291,7 @@ fn desired_node(
             .map(|(k, nic)| DesiredNic {
                 network: nic.network.clone(),
                 mac: nic_mac(cluster, &node.name, nic),
-                ip: ip(cluster, i, k),
+                ip: ips[k],
             })
             .collect(),
     })

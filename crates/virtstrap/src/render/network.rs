@@ -7,7 +7,7 @@
 
 use crate::spec::{Cluster, NetMode, Network};
 
-use super::addr::{dhcp_range, gateway, ip, nic_mac};
+use super::addr::{dhcp_range, gateway, ips, nic_mac};
 use super::owner::{self, Owner};
 use super::xml::Xml;
 
@@ -26,12 +26,13 @@ pub struct DhcpHost {
 /// has an address (see [`super::addr::ip`]).
 pub fn dhcp_hosts(cluster: &Cluster, network: &Network) -> Vec<DhcpHost> {
     let mut hosts = Vec::new();
+    let ips = ips(cluster);
     for (n, node) in cluster.nodes.iter().enumerate() {
         for (k, nic) in node.networks.iter().enumerate() {
             if nic.network != network.name {
                 continue;
             }
-            if let Some(ip) = ip(cluster, n, k) {
+            if let Some(ip) = ips[n][k] {
                 let mac = nic_mac(cluster, &node.name, nic);
                 hosts.push(DhcpHost {
                     mac,

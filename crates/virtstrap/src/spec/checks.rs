@@ -11,7 +11,7 @@
 //! paths on the host (pools, volumes, networks, bridges), which the
 //! readers apply where each name is written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use virtstrap_butane::yaml::Mark;
@@ -187,14 +187,12 @@ impl Reader {
         let srcs = std::mem::take(&mut self.srcs.nics);
         let mut ips: HashMap<(String, Ipv4Addr), String> = HashMap::new();
         let mut macs: HashMap<String, String> = HashMap::new();
-        let mut domains: Vec<String> = Vec::new();
+        let mut domains: HashSet<String> = HashSet::new();
         for (n, node) in c.nodes.iter().enumerate() {
             // a node whose name clashes is reported once, by its name
-            let domain = c.domain_name(node);
-            if domains.contains(&domain) {
+            if !domains.insert(c.domain_name(node)) {
                 continue;
             }
-            domains.push(domain);
             for (k, nic) in node.networks.iter().enumerate() {
                 let Some((path, ip_mark, mac_mark)) = srcs.get(n).and_then(|s| s.get(k)).cloned()
                 else {

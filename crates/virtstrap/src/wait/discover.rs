@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use crate::libvirt::{AddressSource, Backend, BackendError};
 use crate::plan::actual::ActualDomain;
 use crate::plan::DesiredNode;
-use crate::render::addr::{ip, nic_mac};
+use crate::render::addr::{ips, nic_mac};
 use crate::spec::Cluster;
 
 /// An address found, and where.
@@ -92,6 +92,7 @@ pub fn addresses(
     cluster: &Cluster,
 ) -> Result<Vec<NodeAddress>, BackendError> {
     let mut out = Vec::with_capacity(cluster.nodes.len());
+    let ips = ips(cluster);
     for (i, node) in cluster.nodes.iter().enumerate() {
         let Some(nic) = node.networks.first() else {
             out.push(NodeAddress {
@@ -123,7 +124,7 @@ pub fn addresses(
         };
         out.push(NodeAddress {
             node: node.name.clone(),
-            reserved: ip(cluster, i, 0).or(recorded),
+            reserved: ips[i].first().copied().flatten().or(recorded),
             found,
         });
     }
