@@ -43,6 +43,10 @@ pub enum Key {
     Num(u8),
 }
 
+/// Text past this many bytes is not extended (the harness must not be
+/// what runs out of memory).
+const MAX_TEXT: usize = 4 << 20;
+
 const WORDS: &[&str] = &[
     "name", "nodes", "path", "contents", "inline", "password_hash", "users", "files", "storage",
     "passwd", "count", "image", "pool", "volume", "networks", "x", "1", "~", "true", "<<", "0644",
@@ -56,7 +60,7 @@ impl Shape {
     /// This value as flow-style YAML (block styles are opened on their
     /// own lines at indentation `indent`).
     pub fn write(&self, out: &mut String, indent: usize, budget: &mut usize) {
-        if *budget == 0 {
+        if *budget == 0 || out.len() > MAX_TEXT {
             out.push('x');
             return;
         }
@@ -144,8 +148,9 @@ fn deep(
         inner.write(out, indent, budget);
         out.push_str(&close.repeat(depth));
     } else if map {
-        // one key a line, each indented one more
-        for i in 0..depth {
+        // one key a line, each indented one more: the text grows with
+        // the square of the depth, so this style stops at 3000 levels
+        for i in 0..depth.min(3000) {
             out.push('\n');
             out.push_str(&" ".repeat(indent + 1 + i));
             out.push_str("k:");
