@@ -142,6 +142,9 @@ fn deep(
     inner: &Shape,
     budget: &mut usize,
 ) {
+    // whatever the nesting around it, stay within MAX_TEXT
+    let room = MAX_TEXT.saturating_sub(out.len()) / 4;
+    let depth = depth.min(room);
     if flow {
         let (open, close) = if map { ("{k: ", "}") } else { ("[", "]") };
         out.push_str(&open.repeat(depth));
@@ -151,6 +154,9 @@ fn deep(
         // one key a line, each indented one more: the text grows with
         // the square of the depth, so this style stops at 3000 levels
         for i in 0..depth.min(3000) {
+            if out.len() > MAX_TEXT {
+                break;
+            }
             out.push('\n');
             out.push_str(&" ".repeat(indent + 1 + i));
             out.push_str("k:");
