@@ -378,6 +378,15 @@ fn with_merged_keys(entries: &[(Node, Node)]) -> std::borrow::Cow<'_, [(Node, No
         return std::borrow::Cow::Borrowed(entries);
     }
     let mut out: Vec<(Node, Node)> = entries.to_vec();
+    // the keys set so far, so that each merged key is looked up in
+    // constant time (merging n keys into m stays O(n + m))
+    let mut taken: std::collections::HashSet<String> = entries
+        .iter()
+        .filter_map(|(k, _)| match &k.kind {
+            NodeKind::Scalar { value, .. } => Some(value.clone()),
+            _ => None,
+        })
+        .collect();
     for (key, value) in entries.iter().filter(|(k, _)| is_merge(k)) {
         let sources: Vec<&Node> = match &value.kind {
             NodeKind::Seq(items) => items.iter().collect(),
@@ -388,8 +397,11 @@ fn with_merged_keys(entries: &[(Node, Node)]) -> std::borrow::Cow<'_, [(Node, No
                 continue;
             };
             for (mk, mv) in merged {
-                let taken = out.iter().any(|(k, _)| same_scalar(k, mk));
-                if !taken {
+                let fresh = match &mk.kind {
+                    NodeKind::Scalar { value, .. } => taken.insert(value.clone()),
+                    _ => true,
+                };
+                if fresh {
                     let mut mk = mk.clone();
                     let mut mv = mv.clone();
                     mk.mark = key.mark;
@@ -400,13 +412,6 @@ fn with_merged_keys(entries: &[(Node, Node)]) -> std::borrow::Cow<'_, [(Node, No
         }
     }
     std::borrow::Cow::Owned(out)
-}
-
-fn same_scalar(a: &Node, b: &Node) -> bool {
-    match (&a.kind, &b.kind) {
-        (NodeKind::Scalar { value: x, .. }, NodeKind::Scalar { value: y, .. }) => x == y,
-        _ => false,
-    }
 }
 
 fn clip(s: &str) -> String {
@@ -554,7 +559,11 @@ fn yaml_style_float(s: &str) -> bool {
 /// The candidate closest to `name` by edit distance, if close enough to
 /// be a likely typo.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let len = name.chars().count();
     candidates
+        // the distance is at least the difference in length: a long
+        // (hostile) key costs no quadratic edit-distance table
+        .filter(|c| len.abs_diff(c.chars().count()) <= 2.max(c.len() / 4))
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
         .min_by_key(|(d, _)| *d)

@@ -24,6 +24,7 @@ pub mod fcos;
 pub mod ignvalidate;
 pub mod merge;
 pub mod out;
+pub mod redact;
 pub mod report;
 pub mod schema;
 pub mod sugar;

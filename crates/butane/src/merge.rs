@@ -7,6 +7,8 @@
 //! items with the same key and append the child's new items; a few lists
 //! (`append`, filesystem/LUKS/RAID `options`, `mountOptions`) concatenate.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
 use crate::out::{Out, Val};
 
 /// Merge `child` over `parent` (both objects of the same Ignition type).
@@ -22,7 +24,7 @@ fn merge_members(parent: Vec<(String, Out)>, mut child: Vec<(String, Out)>) -> V
     // The handle several lists share a key space under (files,
     // directories and links are all "nodes"; both kernel-argument lists
     // are "arguments").
-    let siblings: Vec<(String, Vec<String>)> = child
+    let siblings: Vec<(String, HashSet<String>)> = child
         .iter()
         .filter_map(|(k, v)| match &v.val {
             Val::List(items) => Some((k.clone(), items.iter().map(|i| key_of(k, i)).collect())),
@@ -30,6 +32,7 @@ fn merge_members(parent: Vec<(String, Out)>, mut child: Vec<(String, Out)>) -> V
         })
         .collect();
     for (key, pval) in parent {
+        // objects have a handful of members: a scan is linear enough
         let cpos = child.iter().position(|(k, _)| *k == key);
         let merged = match cpos.map(|i| child.remove(i).1) {
             None => pval,
@@ -48,11 +51,13 @@ fn merge_members(parent: Vec<(String, Out)>, mut child: Vec<(String, Out)>) -> V
     result
 }
 
+/// Merge keyed lists in O(parent + child): the child's items are found
+/// by key through an index, each used at most once, in order.
 fn merge_list(
     name: &str,
     parent: Vec<Out>,
-    mut child: Vec<Out>,
-    siblings: &[(String, Vec<String>)],
+    child: Vec<Out>,
+    siblings: &[(String, HashSet<String>)],
 ) -> Vec<Out> {
     if concatenates(name) {
         let mut all = parent;
@@ -60,10 +65,16 @@ fn merge_list(
         return all;
     }
     let parent_keys: Vec<String> = parent.iter().map(|p| key_of(name, p)).collect();
+    let child_keys: Vec<String> = child.iter().map(|c| key_of(name, c)).collect();
+    let mut by_key: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    for (i, k) in child_keys.iter().enumerate() {
+        by_key.entry(k.as_str()).or_default().push_back(i);
+    }
+    let mut child: Vec<Option<Out>> = child.into_iter().map(Some).collect();
     let mut result = Vec::with_capacity(parent.len() + child.len());
     for (item, key) in parent.into_iter().zip(&parent_keys) {
-        if let Some(i) = child.iter().position(|c| key_of(name, c) == *key) {
-            let c = child.remove(i);
+        let found = by_key.get_mut(key.as_str()).and_then(VecDeque::pop_front);
+        if let Some(c) = found.and_then(|i| child[i].take()) {
             if name == "httpHeaders" && c.get("value").is_none() {
                 continue;
             }
@@ -78,10 +89,13 @@ fn merge_list(
             result.push(item);
         }
     }
+    let in_parent: HashSet<&str> = parent_keys.iter().map(String::as_str).collect();
     result.extend(
         child
             .into_iter()
-            .filter(|c| !parent_keys.contains(&key_of(name, c))),
+            .zip(&child_keys)
+            .filter(|(_, k)| !in_parent.contains(k.as_str()))
+            .filter_map(|(c, _)| c),
     );
     result
 }
@@ -94,10 +108,10 @@ fn handle(name: &str) -> &str {
     }
 }
 
-fn in_sibling_list(name: &str, key: &str, siblings: &[(String, Vec<String>)]) -> bool {
-    siblings.iter().any(|(other, keys)| {
-        other != name && handle(other) == handle(name) && keys.iter().any(|k| k == key)
-    })
+fn in_sibling_list(name: &str, key: &str, siblings: &[(String, HashSet<String>)]) -> bool {
+    siblings
+        .iter()
+        .any(|(other, keys)| other != name && handle(other) == handle(name) && keys.contains(key))
 }
 
 fn concatenates(name: &str) -> bool {

@@ -6,7 +6,10 @@
 //! Butane's: the raw one-liner (`--raw-errors`) and the default with the
 //! source line and a caret.
 
+use std::collections::HashMap;
 use std::fmt;
+
+use crate::redact::Secrets;
 
 use crate::yaml::Mark;
 
@@ -155,32 +158,122 @@ impl Report {
     }
 
     /// The default rendering: each entry with its source lines and a caret
-    /// under the offending token, as the real Butane prints it.
+    /// under the offending token, as the real Butane prints it. Secrets
+    /// in those lines (password hashes, inline contents: see
+    /// [`redact`](crate::redact)) show as `<redacted>`, and lines longer
+    /// than [`LONG_LINE`] characters show only around the caret.
     pub fn pretty(&self, file_name: &str, source: &str, color: bool) -> String {
-        let redacted: Vec<String> = source.split('\n').map(redact).collect();
-        let lines: Vec<&str> = redacted.iter().map(String::as_str).collect();
+        let mut lines = Lines::new(source, self.entries.iter().any(|e| e.mark.is_some()));
         let blocks: Vec<String> = self
             .entries
             .iter()
-            .map(|e| pretty_entry(e, file_name, &lines, color))
+            .map(|e| pretty_entry(e, file_name, &mut lines, color))
             .collect();
         blocks.join("\n")
     }
 }
 
-/// Secrets never reach a terminal or a CI log: a quoted source line that
-/// sets a password hash shows `<redacted>` in place of the value.
-fn redact(line: &str) -> String {
-    let body = line.trim_start().trim_start_matches("- ").trim_start();
-    for key in ["password_hash:", "passwordHash\":"] {
-        if let Some(rest) = body.strip_prefix(key) {
-            if !rest.trim().is_empty() {
-                let keep = line.len() - rest.len();
-                return format!("{} <redacted>", &line[..keep]);
-            }
+/// Lines longer than this many characters are shown clipped.
+pub const LONG_LINE: usize = 512;
+
+/// How many characters of a long line are shown before the caret.
+const BEFORE_CARET: usize = 120;
+
+/// What replaces a secret.
+const REDACTED: &str = "<redacted>";
+
+/// The source lines as shown: secrets replaced, each line prepared once
+/// (an error-rich file costs linear time, not lines x entries).
+struct Lines<'a> {
+    raw: Vec<&'a str>,
+    secrets: Secrets,
+    shown: HashMap<usize, Shown>,
+}
+
+/// One line as shown.
+struct Shown {
+    chars: Vec<char>,
+    /// Secret ranges of the original line (char columns, 0-based).
+    ranges: Vec<crate::redact::Range>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(source: &'a str, any_marks: bool) -> Self {
+        let secrets = if any_marks {
+            Secrets::find(source)
+        } else {
+            Secrets::default()
+        };
+        Lines {
+            raw: source.split('\n').collect(),
+            secrets,
+            shown: HashMap::new(),
         }
     }
-    line.to_string()
+
+    /// 1-based line `n`, with its secrets replaced.
+    fn get(&mut self, n: usize) -> &Shown {
+        let (raw, secrets) = (&self.raw, &self.secrets);
+        self.shown.entry(n).or_insert_with(|| {
+            let text = raw[n - 1];
+            let ranges = secrets.on(n).to_vec();
+            let mut chars = Vec::with_capacity(text.len());
+            let mut next = ranges.iter().peekable();
+            for (i, c) in text.chars().enumerate() {
+                match next.peek() {
+                    Some(&&(a, b)) if i >= a && i < b => {
+                        if i == a {
+                            chars.extend(REDACTED.chars());
+                        }
+                        if i + 1 == b {
+                            next.next();
+                        }
+                    }
+                    _ => chars.push(c),
+                }
+            }
+            Shown { chars, ranges }
+        })
+    }
+}
+
+impl Shown {
+    /// Where 0-based column `col` of the original line is in the shown
+    /// one (the start of `<redacted>` when it falls inside a secret).
+    fn col(&self, col: usize) -> usize {
+        let mut shift: isize = 0;
+        for &(a, b) in &self.ranges {
+            if col < a {
+                break;
+            }
+            if col < b {
+                return a.saturating_add_signed(shift);
+            }
+            shift += REDACTED.len() as isize - (b - a) as isize;
+        }
+        col.saturating_add_signed(shift)
+    }
+
+    /// The shown text, clipped around `col` when the line is long; and
+    /// where `col` is in what is returned.
+    fn text(&self, col: usize) -> (String, usize) {
+        if self.chars.len() <= LONG_LINE {
+            return (self.chars.iter().collect(), col);
+        }
+        let from = col.saturating_sub(BEFORE_CARET);
+        let to = (from + LONG_LINE - BEFORE_CARET).min(self.chars.len());
+        let mut out = String::new();
+        let mut at = col - from;
+        if from > 0 {
+            out.push_str("...");
+            at += 3;
+        }
+        out.extend(&self.chars[from..to]);
+        if to < self.chars.len() {
+            out.push_str("...");
+        }
+        (out, at)
+    }
 }
 
 const RED: &str = "\x1b[1;31m";
@@ -196,13 +289,17 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     }
 }
 
-fn pretty_entry(e: &Entry, file_name: &str, lines: &[&str], color: bool) -> String {
+fn pretty_entry(e: &Entry, file_name: &str, lines: &mut Lines<'_>, color: bool) -> String {
     let Some(mark) = e.mark else {
         return format!("{e}\n");
     };
     let (line, col) = (mark.line, mark.col);
-    let char_len = lines.get(line.wrapping_sub(1)).map(|l| l.chars().count());
-    if line < 1 || line > lines.len() || col < 1 || char_len.is_none_or(|n| col > n) {
+    let count = lines.raw.len();
+    let char_len = lines
+        .raw
+        .get(line.wrapping_sub(1))
+        .map(|l| l.chars().count());
+    if line < 1 || line > count || col < 1 || char_len.is_none_or(|n| col > n) {
         return format!("{e}\n");
     }
     let kind_color = if e.kind == Kind::Error { RED } else { YELLOW };
@@ -216,21 +313,23 @@ fn pretty_entry(e: &Entry, file_name: &str, lines: &[&str], color: bool) -> Stri
         paint("-->", BLUE, color)
     ));
     let first = line.saturating_sub(2).max(1);
-    let last = (line + 2).min(lines.len());
+    let last = (line + 2).min(count);
     let gutter = last.to_string().len();
     let blank = " ".repeat(gutter);
     out.push_str(&format!(" {blank} |\n"));
     for n in first..=last {
         let num = paint(&format!("{n:>gutter$}"), BLUE, color);
-        out.push_str(&format!(" {num} | {}\n", lines[n - 1]));
+        let shown = lines.get(n);
+        let at = if n == line { shown.col(col - 1) } else { 0 };
+        let (text, at) = shown.text(at);
+        out.push_str(&format!(" {num} | {text}\n"));
         if n == line {
-            let text: Vec<char> = lines[n - 1].chars().collect();
-            let rest = &text[col - 1..];
-            let len = rest
-                .iter()
-                .position(|c| c.is_whitespace())
-                .unwrap_or(rest.len());
-            let pad = " ".repeat(col - 1);
+            let len = text
+                .chars()
+                .skip(at)
+                .take_while(|c| !c.is_whitespace())
+                .count();
+            let pad = " ".repeat(at);
             let carets = paint(&"^".repeat(len), BLUE, color);
             out.push_str(&format!(" {blank} | {pad}{carets} {}\n", e.message));
         }
@@ -273,5 +372,62 @@ mod tests {
             r.raw(),
             "warning at $.grub, line 3 col 1: unused key grub\n"
         );
+    }
+
+    /// Every YAML form of a secret: (what, Butane source, a line the
+    /// report must show). None may show `s3cr3t`.
+    #[test]
+    fn secrets_never_show_in_context_lines() {
+        let head = "variant: fcos\nversion: 1.4.0\n";
+        let users = format!("{head}passwd:\n  users:\n");
+        let files = format!("{head}storage:\n  files:\n");
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("plain", format!("{users}    - name: core\n      password_hash: $6$s3cr3t\n      bogus: 1\n"), "password_hash: <redacted>"),
+            ("flow mapping", format!("{users}    - {{name: core, password_hash: \"$6$s3cr3t\", bogus1: 1}}\n"), "^^^^^^^ unused key bogus1"),
+            ("quoted key", format!("{users}    - name: core\n      \"password_hash\": '$6$s3cr3t'\n      bogus: 1\n"), "<redacted>"),
+            ("folded block", format!("{users}    - name: core\n      password_hash: >-\n        $6$s3cr3t\n      bogus: 1\n"), "<redacted>"),
+            ("literal block", format!("{users}    - name: core\n      password_hash: |\n        $6$s3cr3t\n        more\n      bogus: 1\n"), "<redacted>"),
+            ("next line", format!("{users}    - name: core\n      password_hash:\n        $6$s3cr3t\n      bogus: 1\n"), "<redacted>"),
+            ("alias", format!("x: &h $6$s3cr3t\n{users}    - name: core\n      password_hash: *h\n      bogus: 1\n"), "x: <redacted>"),
+            ("inline contents", format!("{files}    - path: /a\n      contents:\n        inline: |\n          s3cr3t\n      bogus: 1\n"), "<redacted>"),
+            ("data url", format!("{files}    - path: /a\n      contents: {{source: \"data:,s3cr3t\"}}\n      bogus: 1\n"), "<redacted>"),
+            ("syntax error after", format!("{users}    - name: core\n      password_hash: $6$s3cr3t\n      bad: ]\n      more: 1\n"), "<redacted>"),
+            ("syntax error in it", format!("{users}    - name: core\n      password_hash: \"$6$s3cr3t\n"), "<redacted>"),
+            ("syntax error before", format!("{users}  bad: : :\n    - password_hash:\n        $6$s3cr3t\n"), "<redacted>"),
+        ];
+        let mut failures = Vec::new();
+        for (what, src, want) in &cases {
+            let report = match crate::translate(src.as_bytes(), &Default::default()) {
+                Ok(t) => t.report,
+                Err(e) => e.report,
+            };
+            let text = report.pretty("x.bu", src, false);
+            if text.contains("s3cr3t") || !text.contains(want) || report.entries.is_empty() {
+                failures.push(format!("{what}:\n{text}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn long_lines_are_shown_around_the_caret() {
+        let keys: Vec<String> = (0..20_000).map(|i| format!("k{i}: 1")).collect();
+        let src = format!(
+            "variant: fcos\nversion: 1.4.0\nstorage: {{{}}}\n",
+            keys.join(", ")
+        );
+        let t = std::time::Instant::now();
+        let report = crate::translate(src.as_bytes(), &Default::default())
+            .expect("warnings only")
+            .report;
+        assert_eq!(report.entries.len(), 20_000);
+        let text = report.pretty("x.bu", &src, false);
+        assert!(text.len() < 20_000 * 2_000, "{}", text.len());
+        assert!(
+            text.contains(" 3 | ...19988: 1, k19989"),
+            "{}",
+            &text[text.len() - 2000..]
+        );
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
     }
 }
