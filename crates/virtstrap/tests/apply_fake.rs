@@ -248,7 +248,9 @@ fn domains_are_defined_pending_then_final_with_the_rendered_xml() {
         .steps
         .iter()
         .find_map(|s| match &s.action {
-            Action::Upload { name, data, .. } if name == "demo-cp1.ign" => Some(data.clone()),
+            Action::Upload { name, data, .. } if name == "demo-cp1.ign" => {
+                Some(data.bytes().expect("the planned config renders"))
+            }
             _ => None,
         })
         .expect("the plan uploads cp1's Ignition");
@@ -281,6 +283,8 @@ fn domains_are_defined_pending_then_final_with_the_rendered_xml() {
     let out = apply::run(&b, &w.cluster, &p, 4, &AtomicBool::new(false), &|_| {});
     assert!(out.ok(), "{:?}", out.failures);
     assert_eq!(b.state().domains[domain].xml, fin);
+    let key = ("default".to_string(), "demo-cp1.ign".to_string());
+    assert_eq!(b.state().uploads[&key], upload, "the config uploaded is the one planned");
 }
 
 /// The first define of node 0's domain: what a killed apply had sent.

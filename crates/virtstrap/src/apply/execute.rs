@@ -99,7 +99,14 @@ fn run_action(backend: &dyn Backend, cluster: &str, action: &Action) -> Result<(
         Action::DeleteDhcpHost { network, xml } => backend.delete_dhcp_host(network, xml),
         Action::DefineDomain { xml, .. } => backend.define_domain(&xml.render()),
         Action::CreateVolume { pool, xml, .. } => backend.create_volume(pool, xml),
-        Action::Upload { pool, name, data } => backend.upload_volume(pool, name, data),
+        Action::Upload { pool, name, data } => {
+            let bytes = data.bytes().map_err(|e| BackendError::Libvirt {
+                op: "render Ignition for".into(),
+                object: format!("{pool}/{name}"),
+                message: e.to_string(),
+            })?;
+            backend.upload_volume(pool, name, &bytes)
+        }
         Action::Resize {
             pool,
             name,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::xmltree::Element;
 
-use super::desired::DomainXml;
+use super::desired::{DomainXml, IgnitionBytes};
 
 /// One host operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,14 +69,14 @@ pub enum Action {
         /// Volume name.
         name: String,
     },
-    /// Upload a volume's bytes.
+    /// Upload a node's Ignition config into its volume.
     Upload {
         /// Pool.
         pool: String,
         /// Volume name.
         name: String,
-        /// Contents.
-        data: Arc<[u8]>,
+        /// The config, rendered when the step runs.
+        data: IgnitionBytes,
     },
     /// Grow a volume.
     Resize {

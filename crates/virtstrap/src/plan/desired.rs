@@ -66,8 +66,8 @@ pub struct DesiredNode {
     pub volumes: Vec<VolumeXml>,
     /// Root disk capacity in bytes.
     pub root_capacity: u64,
-    /// The Ignition config's bytes.
-    pub ignition: Arc<[u8]>,
+    /// The Ignition config, rendered again when its upload runs.
+    pub ignition: IgnitionBytes,
     /// Its hash.
     pub ignition_hash: String,
     /// Its network interfaces, in spec order.
@@ -116,12 +116,64 @@ impl Desired {
     }
 }
 
-/// What every node's domain XML is rendered from.
+/// What every node's domain XML and Ignition are rendered from.
 #[derive(Debug)]
 struct RenderInput {
     cluster: Cluster,
     host: HostFacts,
     opts: DomainOptions,
+    butane: ButaneSet,
+}
+
+/// A node's Ignition config, rendered when its upload runs: a plan holds
+/// only its length and hash, so planning three hundred nodes with 4 MB
+/// configs each holds one config at a time, not all of them. Two are
+/// equal when they are the same node's config with the same hash.
+#[derive(Clone)]
+pub struct IgnitionBytes {
+    input: Arc<RenderInput>,
+    node: usize,
+    len: usize,
+    hash: Arc<str>,
+}
+
+impl IgnitionBytes {
+    /// The config's JSON, rendered again (as it was when planned: the
+    /// rendering is pure).
+    pub fn bytes(&self) -> Result<Vec<u8>, IgnitionError> {
+        let i = &self.input;
+        node_ignition(&i.cluster, &i.cluster.nodes[self.node], &i.butane)
+            .map(|ign| ign.json.into_bytes())
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it is empty (never: an Ignition config has a version).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl PartialEq for IgnitionBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.input.cluster.nodes[self.node].name == other.input.cluster.nodes[other.node].name
+            && self.hash == other.hash
+    }
+}
+
+impl Eq for IgnitionBytes {}
+
+impl std::fmt::Debug for IgnitionBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IgnitionBytes")
+            .field("node", &self.input.cluster.nodes[self.node].name)
+            .field("len", &self.len)
+            .field("hash", &self.hash)
+            .finish()
+    }
 }
 
 /// A node's domain definition, rendered when a step needs its text: a
@@ -225,13 +277,14 @@ pub fn desired(
         cluster: cluster.clone(),
         host: host.clone(),
         opts: *opts,
+        butane: butane.clone(),
     });
     let ips = ips(cluster);
     let nodes = cluster
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, node)| desired_node(&input, i, node, butane, &ips[i]))
+        .map(|(i, node)| desired_node(&input, i, node, &ips[i]))
         .collect::<Result<Vec<_>, _>>()?;
     let needs_image = cluster.nodes.iter().any(|n| n.boot.is_none());
     Ok(Desired {
@@ -256,13 +309,13 @@ fn desired_node(
     input: &Arc<RenderInput>,
     i: usize,
     node: &Node,
-    butane: &ButaneSet,
     ips: &[Option<std::net::Ipv4Addr>],
 ) -> Result<DesiredNode, IgnitionError> {
     let RenderInput {
         cluster,
         host,
         opts,
+        butane,
     } = &**input;
     let ign = node_ignition(cluster, node, butane)?;
     let hash = ignition_hash(&ign.json);
@@ -282,7 +335,12 @@ fn desired_node(
         memory_mib: node.memory_mib,
         volumes: node_volumes(cluster, node, host),
         root_capacity: node.disk.size_bytes,
-        ignition: ign.json.into_bytes().into(),
+        ignition: IgnitionBytes {
+            input: Arc::clone(input),
+            node: i,
+            len: ign.json.len(),
+            hash: hash.as_str().into(),
+        },
         ignition_hash: hash,
         nics: node
             .networks

@@ -453,7 +453,7 @@ impl NodeCx<'_> {
             let upload = Action::Upload {
                 pool: ign.pool.clone(),
                 name: ign.name.clone(),
-                data: Arc::clone(&node.ignition),
+                data: node.ignition.clone(),
             };
             steps.push(step(upload, change, reason.clone()));
         }

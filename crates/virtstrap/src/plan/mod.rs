@@ -23,7 +23,7 @@ pub mod diff;
 
 pub use action::{Action, Change, Plan, Step};
 pub use actual::{pool_marker, Actual};
-pub use desired::{desired, Desired, DesiredNetwork, DesiredNode, DomainXml};
+pub use desired::{desired, Desired, DesiredNetwork, DesiredNode, DomainXml, IgnitionBytes};
 
 /// Why planning failed: the host could not be read, or an object virtstrap
 /// does not own stands in the way.

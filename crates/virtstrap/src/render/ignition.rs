@@ -91,7 +91,7 @@ pub fn ignition_hash(json: &str) -> String {
 }
 
 /// Every Butane file of a cluster, translated once.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ButaneSet {
     configs: HashMap<PathBuf, Out>,
     warnings: HashMap<PathBuf, Report>,
