@@ -303,6 +303,13 @@ impl Ctx<'_> {
                 return None;
             }
         };
+        if let Some(what) = special_file(&full) {
+            // a FIFO would block the translation forever, a device feed it
+            // without end: only files are embedded
+            let msg = format!("open {}: is {what}, not a regular file", full.display());
+            self.report.error(path.clone(), Some(mark), msg);
+            return None;
+        }
         match std::fs::read(&full) {
             Ok(b) => Some(b),
             Err(e) => {
@@ -501,6 +508,24 @@ pub fn unit_path_escape(path: &str) -> String {
         }
     }
     out
+}
+
+/// What `path` is, if it is a FIFO, a device or a socket (symlinks
+/// followed): files that cannot be read to their end.
+fn special_file(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = std::fs::metadata(path).ok()?.file_type();
+    if t.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -284,7 +284,11 @@ fn domains_are_defined_pending_then_final_with_the_rendered_xml() {
     assert!(out.ok(), "{:?}", out.failures);
     assert_eq!(b.state().domains[domain].xml, fin);
     let key = ("default".to_string(), "demo-cp1.ign".to_string());
-    assert_eq!(b.state().uploads[&key], upload, "the config uploaded is the one planned");
+    assert_eq!(
+        b.state().uploads[&key],
+        upload,
+        "the config uploaded is the one planned"
+    );
 }
 
 /// The first define of node 0's domain: what a killed apply had sent.

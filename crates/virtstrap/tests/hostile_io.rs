@@ -884,3 +884,33 @@ fn a_hundred_thousand_counted_nodes_validate_in_linear_time() {
         "the last node's address"
     );
 }
+
+/// Butane's `local:` files (and so its trees) are read only when they are
+/// regular files: a FIFO would block the translation, a device feed it
+/// without end.
+#[test]
+fn butane_local_files_that_are_fifos_or_devices_are_refused() {
+    let dir = Dir::new();
+    let fifo = dir.path().join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).expect("symlink");
+    let bu = "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /a\n      contents:\n        local: pipe\n    - path: /b\n      contents:\n        local: zero\n";
+    dir.write("x.bu", bu);
+    let r = run(dir.path(), &["butane", "-d", ".", "x.bu"], None);
+    assert_eq!(r.code, Some(1), "in {:?}: {}", r.took, r.stderr);
+    assert!(r.stderr.contains("x.bu:7:16"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is a FIFO (named pipe), not a regular file"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("is a character device, not a regular file"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+}

@@ -133,7 +133,10 @@ impl ButaneSet {
 }
 
 fn translate_file(file: &Path, os: Os) -> Result<(Out, Report), IgnitionError> {
-    let bytes = std::fs::read(file).map_err(|e| IgnitionError::Read {
+    // a regular file, bounded: never a FIFO waited on or a device read
+    // forever, even one swapped in after validate looked
+    let limit = crate::fsutil::MAX_BUTANE_BYTES;
+    let bytes = crate::fsutil::read_regular(file, limit).map_err(|e| IgnitionError::Read {
         file: file.to_path_buf(),
         reason: e.to_string(),
     })?;
