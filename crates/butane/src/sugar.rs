@@ -5,6 +5,8 @@
 //! same name wins field by field), trees and quadlets add files, links and
 //! directories and refuse to overwrite a node the config already fills.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::dataurl;
@@ -126,8 +128,12 @@ impl Ctx<'_> {
                         tree,
                         dest,
                         src: Src::new(path, mark),
+                        index: RefCell::new(PathIndex::of(out.get("storage"))),
                     };
                     self.walk(&walk, &root, "", out);
+                    // once per tree, not per node: canonical walks the
+                    // whole output, and per node that was quadratic
+                    canonical(out, "");
                 }
             }
         }
@@ -200,7 +206,6 @@ impl Ctx<'_> {
                 "trees may only contain files, directories, and symlinks",
             );
         }
-        canonical(out, "");
     }
 
     fn tree_dir(&mut self, w: &TreeWalk<'_>, storage: &mut Out, dest: &str) {
@@ -210,7 +215,7 @@ impl Ctx<'_> {
         if !custom {
             return;
         }
-        if node_exists(storage, dest) {
+        if w.index.borrow().taken.contains(dest) {
             return self
                 .report
                 .error(w.src.path.clone(), w.src.mark, NODE_EXISTS);
@@ -219,6 +224,7 @@ impl Ctx<'_> {
         let mode = w.tree.int("dir_mode").unwrap_or(0o755);
         d.set("mode", Out::new(Val::Int(mode), w.src.clone()));
         storage.list_mut("directories", &w.src).push(d);
+        w.index.borrow_mut().taken.insert(dest.to_string());
     }
 
     fn tree_file(
@@ -229,10 +235,7 @@ impl Ctx<'_> {
         bytes: &[u8],
         exec: bool,
     ) {
-        let pos = storage
-            .items("files")
-            .iter()
-            .position(|f| f.get_str("path") == Some(dest));
+        let pos = w.index.borrow().files.get(dest).copied();
         let idx = match pos {
             Some(i) => {
                 let has_source = storage.items("files")[i]
@@ -247,7 +250,7 @@ impl Ctx<'_> {
                 i
             }
             None => {
-                if node_exists(storage, dest) {
+                if w.index.borrow().taken.contains(dest) {
                     return self
                         .report
                         .error(w.src.path.clone(), w.src.mark, NODE_EXISTS);
@@ -255,7 +258,9 @@ impl Ctx<'_> {
                 let node = self.new_node(w, dest);
                 let files = storage.list_mut("files", &w.src);
                 files.push(node);
-                files.len() - 1
+                let i = files.len() - 1;
+                w.index.borrow_mut().add("files", dest, i);
+                i
             }
         };
         let no_gzip = self.opts.no_auto_compression;
@@ -280,10 +285,7 @@ impl Ctx<'_> {
     }
 
     fn tree_link(&mut self, w: &TreeWalk<'_>, storage: &mut Out, dest: &str, target: &str) {
-        let pos = storage
-            .items("links")
-            .iter()
-            .position(|l| l.get_str("path") == Some(dest));
+        let pos = w.index.borrow().links.get(dest).copied();
         let idx = match pos {
             Some(i) => {
                 if storage.items("links")[i]
@@ -297,7 +299,7 @@ impl Ctx<'_> {
                 i
             }
             None => {
-                if node_exists(storage, dest) {
+                if w.index.borrow().taken.contains(dest) {
                     return self
                         .report
                         .error(w.src.path.clone(), w.src.mark, NODE_EXISTS);
@@ -305,7 +307,9 @@ impl Ctx<'_> {
                 let node = self.new_node(w, dest);
                 let links = storage.list_mut("links", &w.src);
                 links.push(node);
-                links.len() - 1
+                let i = links.len() - 1;
+                w.index.borrow_mut().add("links", dest, i);
+                i
             }
         };
         let links = storage.list_mut("links", &w.src);
@@ -403,6 +407,48 @@ struct TreeWalk<'a> {
     tree: &'a Obj,
     dest: &'a str,
     src: Src,
+    /// Where each path already is in the output, so a tree of many files
+    /// costs one lookup per file, not a scan of every list.
+    index: RefCell<PathIndex>,
+}
+
+/// The output's storage paths: the index of each file and link by path,
+/// and every path any file, directory or link has. The first entry of a
+/// path wins, as the scans it replaces found the first.
+#[derive(Default)]
+struct PathIndex {
+    files: HashMap<String, usize>,
+    links: HashMap<String, usize>,
+    taken: HashSet<String>,
+}
+
+impl PathIndex {
+    fn of(storage: Option<&Out>) -> PathIndex {
+        let mut index = PathIndex::default();
+        let Some(storage) = storage else {
+            return index;
+        };
+        for list in ["files", "directories", "links"] {
+            for (i, node) in storage.items(list).iter().enumerate() {
+                if let Some(path) = node.get_str("path") {
+                    index.add(list, path, i);
+                }
+            }
+        }
+        index
+    }
+
+    fn add(&mut self, list: &str, path: &str, i: usize) {
+        let by_path = match list {
+            "files" => Some(&mut self.files),
+            "links" => Some(&mut self.links),
+            _ => None,
+        };
+        if let Some(map) = by_path {
+            map.entry(path.to_string()).or_insert(i);
+        }
+        self.taken.insert(path.to_string());
+    }
 }
 
 fn node_exists(storage: &Out, path: &str) -> bool {

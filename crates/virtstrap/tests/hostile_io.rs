@@ -914,3 +914,23 @@ fn butane_local_files_that_are_fifos_or_devices_are_refused() {
     );
     assert!(r.stdout.is_empty());
 }
+
+/// A Butane tree of 20,000 files took 51 s (every file scanned every list
+/// and the whole output was reordered after each): linear now.
+#[test]
+fn a_tree_of_twenty_thousand_files_translates_in_linear_time() {
+    let dir = Dir::new();
+    let tree = dir.path().join("t");
+    std::fs::create_dir(&tree).expect("mkdir");
+    for i in 0..20_000 {
+        std::fs::write(tree.join(format!("f{i}")), format!("{i}\n")).expect("write");
+    }
+    dir.write(
+        "x.bu",
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  trees:\n    - local: t\n      path: /etc/t\n",
+    );
+    let r = run(dir.path(), &["butane", "-d", ".", "x.bu"], None);
+    assert_eq!(r.code, Some(0), "in {:?}: {}", r.took, r.stderr);
+    assert!(r.took < Duration::from_secs(15), "took {:?}", r.took);
+    assert_eq!(r.stdout.matches("\"path\":\"/etc/t/f").count(), 20_000);
+}
