@@ -26,9 +26,10 @@ use crate::render::owner::Reservation;
 
 use super::action::{step, tag, Action, Change, Plan, Step};
 use super::actual::HostEntry;
-use super::actual::{Actual, ActualDomain, NetworkShape};
+use super::actual::{Actual, ActualDomain};
 use super::address;
 use super::desired::{Desired, DesiredNode, DomainXml};
+use super::refusals;
 use super::PlanError;
 
 /// The steps that make the host match `want`. With `adopt`, objects with
@@ -36,12 +37,12 @@ use super::PlanError;
 /// refused.
 pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanError> {
     let mut conflicts = Vec::new();
-    stopped_pools(want, actual, &mut conflicts);
-    stopped_networks(want, actual, &mut conflicts);
+    refusals::stopped_pools(want, actual, &mut conflicts);
+    refusals::stopped_networks(want, actual, &mut conflicts);
     let unreadable = !conflicts.is_empty();
-    missing_pools(want, actual, &mut conflicts);
-    pool_clashes(want, actual, &mut conflicts);
-    network_clashes(want, actual, &mut conflicts);
+    refusals::missing_pools(want, actual, &mut conflicts);
+    refusals::pool_clashes(want, actual, &mut conflicts);
+    refusals::network_clashes(want, actual, &mut conflicts);
     if unreadable {
         // nothing can be looked up in a stopped pool
         return Err(PlanError::Conflicts(conflicts));
@@ -49,7 +50,7 @@ pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanEr
     let mut steps = Vec::new();
     pool_steps(want, actual, &mut steps);
     network_steps(want, actual, &mut steps);
-    missing_base_image(want, actual, &mut conflicts);
+    refusals::missing_base_image(want, actual, &mut conflicts);
     let addresses = address::plan(want, actual, &mut conflicts);
     for node in &want.nodes {
         let from = steps.len();
@@ -83,147 +84,6 @@ struct NodeCx<'a> {
     actual: &'a Actual,
     node: &'a DesiredNode,
     reserved: &'a [Reservation],
-}
-
-/// Every pool the spec puts volumes in must be started: libvirt cannot
-/// make or find volumes in a stopped one. Pools that do not exist yet are
-/// the declared ones apply creates (or a missing base image's, reported
-/// on its own).
-fn stopped_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
-    for pool in want.pools_used() {
-        if actual.pool(pool).is_some_and(|p| !p.active) {
-            conflicts.push(format!(
-                "pool {pool} exists but is not started: start it (virsh pool-start {pool})"
-            ));
-        }
-    }
-}
-
-/// A network the nodes attach to that is missing and not declared, or
-/// exists, is not this cluster's and is not running: domains on it cannot
-/// start, and virtstrap never starts what it does not own. (A declared
-/// network this cluster made is started by the plan instead.)
-fn stopped_networks(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
-    for name in want.networks_used() {
-        let Some(net) = actual.network(name) else {
-            if !want.declares_network(name) {
-                conflicts.push(format!(
-                    "network {name} does not exist: create it, or declare it under \
-                     `networks:` in the spec so that apply creates it"
-                ));
-            }
-            continue;
-        };
-        if !net.active && !net.owned_by(&want.cluster) {
-            conflicts.push(format!(
-                "network {name} exists but is not started: start it (virsh net-start {name}; \
-                 net-autostart {name} keeps it started after a reboot)"
-            ));
-        }
-    }
-}
-
-/// Every pool the nodes' volumes go in that is neither on the host nor
-/// declared: apply would define the domain and then fail on its first
-/// volume. All of them are listed, with the nodes that use each.
-fn missing_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
-    for pool in want.pools_used() {
-        if want.declares_pool(pool) || !matches!(actual.pools.get(pool), Some(None)) {
-            continue;
-        }
-        let mut users: Vec<&str> = want
-            .nodes
-            .iter()
-            .filter(|n| n.volumes.iter().any(|v| v.pool == pool))
-            .map(|n| n.node.as_str())
-            .collect();
-        if want.base_image.as_ref().is_some_and(|(p, _)| p == pool) {
-            users.push("the base image");
-        }
-        conflicts.push(format!(
-            "pool {pool} does not exist and the spec does not declare it (used by {}): \
-             create it (virsh pool-define-as {pool} dir --target DIR, then pool-build, \
-             pool-start), or declare it under `pools:` with a path so that apply creates it",
-            users.join(", ")
-        ));
-    }
-}
-
-/// A declared pool the host has at another directory: the spec's volumes
-/// would not be where the spec says (and a pool is never moved).
-fn pool_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
-    for (name, path) in &want.pool_paths {
-        let Some(have) = actual.pool(name) else {
-            continue;
-        };
-        // an empty path: the host's XML names none (not known)
-        if have.path.as_os_str().is_empty() || have.path == *path {
-            continue;
-        }
-        let ours = half_made(have) || actual.marked_pools.contains(name);
-        let fix = if ours {
-            "virtstrap does not move a pool: set its path back, or destroy the cluster first"
-        } else {
-            "it is not this cluster's: rename the spec's pool, or give it the host's path"
-        };
-        conflicts.push(format!(
-            "pool {name} exists at {}, but the spec declares it at {}: {fix}",
-            have.path.display(),
-            path.display()
-        ));
-    }
-}
-
-/// A declared network the host already has, that is not this cluster's
-/// and is not what the spec declares (another mode, cidr or bridge): it
-/// would be used as the host has it, silently, and never changed.
-fn network_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
-    for net in &want.networks {
-        let Some(have) = actual.network(&net.name) else {
-            continue;
-        };
-        let Some(shape) = have
-            .shape
-            .as_ref()
-            .filter(|_| !have.owned_by(&want.cluster))
-        else {
-            continue;
-        };
-        let differences = shape_differences(&net.declared, shape);
-        if !differences.is_empty() {
-            conflicts.push(format!(
-                "network {} exists, is not this cluster's, and is not what the spec declares \
-                 ({}): rename the spec's network, or remove it from `networks:` to use the \
-                 host's as it is",
-                net.name,
-                differences.join(", ")
-            ));
-        }
-    }
-}
-
-/// How the host's network differs from the declaration, each as
-/// `what X on the host, Y in the spec`.
-fn shape_differences(declared: &crate::spec::Network, have: &NetworkShape) -> Vec<String> {
-    let mut out = Vec::new();
-    let mode = declared.mode.as_str();
-    if have.mode != mode {
-        out.push(format!(
-            "mode {} on the host, {mode} in the spec",
-            have.mode
-        ));
-    }
-    if let Some(cidr) = declared.cidr.filter(|c| have.subnet != Some(*c)) {
-        let host = have.subnet.map_or("none".to_string(), |s| s.to_string());
-        out.push(format!("cidr {host} on the host, {cidr} in the spec"));
-    }
-    if let Some(bridge) = declared.bridge.as_ref() {
-        if have.bridge.as_ref() != Some(bridge) {
-            let host = have.bridge.as_deref().unwrap_or("none");
-            out.push(format!("bridge {host} on the host, {bridge} in the spec"));
-        }
-    }
-    out
 }
 
 fn pool_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {
@@ -284,20 +144,6 @@ fn network_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {
                 ));
             }
         }
-    }
-}
-
-fn missing_base_image(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
-    let Some((pool, volume)) = &want.base_image else {
-        return;
-    };
-    // a missing pool is reported on its own
-    let pool_missing = matches!(actual.pools.get(pool), Some(None));
-    if !want.declares_pool(pool) && !pool_missing && actual.volume(pool, volume).flatten().is_none()
-    {
-        conflicts.push(format!(
-            "base image {pool}/{volume} does not exist: upload it (virtstrap image pull, or virsh vol-upload)"
-        ));
     }
 }
 
@@ -726,7 +572,7 @@ fn recorded_hosts(
 /// [`crate::libvirt::Backend::create_pool`] cut short makes one (it
 /// defines the pool last), so it is this cluster's, to finish or to
 /// remove.
-fn half_made(p: &PoolState) -> bool {
+pub(super) fn half_made(p: &PoolState) -> bool {
     p.active && !p.persistent
 }
 
