@@ -72,19 +72,13 @@ impl Secrets {
             let secret = frames.last().is_some_and(|f| f.value_is_secret());
             match ev {
                 Event::Scalar(value, _, anchor, _) => {
-                    let data_url = frames
-                        .last()
-                        .is_some_and(|f| f.map && !f.expect_key && f.key == Key::Source)
-                        && value.trim_start().starts_with("data:");
-                    if secret || data_url {
-                        self.mark(span, lines);
-                    }
-                    if anchor != 0 {
-                        anchors.insert(anchor, span);
-                    }
-                    if let Some(f) = frames.last_mut() {
-                        f.scalar(&value);
-                    }
+                    self.scalar(
+                        &mut frames,
+                        &mut anchors,
+                        (&value, anchor, span),
+                        secret,
+                        lines,
+                    );
                 }
                 Event::Alias(id) => {
                     if secret {
@@ -108,22 +102,59 @@ impl Secrets {
                     });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
-                    let Some(f) = frames.pop() else { continue };
-                    let whole = Span::new(f.start.start, span.end);
-                    if f.secret {
-                        self.mark(whole, lines);
-                    }
-                    if f.anchor != 0 {
-                        anchors.insert(f.anchor, whole);
-                    }
-                    if let Some(parent) = frames.last_mut() {
-                        parent.scalar("");
-                    }
+                    self.close(&mut frames, &mut anchors, span, lines);
                 }
                 _ => {}
             }
         }
         None
+    }
+
+    /// A scalar: hidden if it is a secret's value or a data URL source;
+    /// remembered if anchored (an alias to it may be a secret's value).
+    fn scalar(
+        &mut self,
+        frames: &mut [Frame],
+        anchors: &mut HashMap<usize, Span>,
+        (value, anchor, span): (&str, usize, Span),
+        secret: bool,
+        lines: &[&str],
+    ) {
+        let data_url = frames
+            .last()
+            .is_some_and(|f| f.map && !f.expect_key && f.key == Key::Source)
+            && value.trim_start().starts_with("data:");
+        if secret || data_url {
+            self.mark(span, lines);
+        }
+        if anchor != 0 {
+            anchors.insert(anchor, span);
+        }
+        if let Some(f) = frames.last_mut() {
+            f.scalar(value);
+        }
+    }
+
+    /// The end of a list or mapping: hidden whole if it is a secret's
+    /// value; remembered if anchored.
+    fn close(
+        &mut self,
+        frames: &mut Vec<Frame>,
+        anchors: &mut HashMap<usize, Span>,
+        span: Span,
+        lines: &[&str],
+    ) {
+        let Some(f) = frames.pop() else { return };
+        let whole = Span::new(f.start.start, span.end);
+        if f.secret {
+            self.mark(whole, lines);
+        }
+        if f.anchor != 0 {
+            anchors.insert(f.anchor, whole);
+        }
+        if let Some(parent) = frames.last_mut() {
+            parent.scalar("");
+        }
     }
 
     /// Hide the text of `span`: from its start to the end of its first
