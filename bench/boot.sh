@@ -18,9 +18,7 @@ ns=$(ip netns identify "$(cat /run/libvirtd.pid 2>/dev/null)" 2>/dev/null || tru
 in_ns() { if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
 guest=/var/lib/libvirt/boot/virtstrap-test-guest
 bash "$root/scripts/demo-guest" "$guest" >/dev/null 2>&1
-virsh pool-define-as "$pool" dir --target "$pooldir" >/dev/null
-virsh pool-build "$pool" >/dev/null
-virsh pool-start "$pool" >/dev/null
+make_pool
 ssh-keygen -q -t ed25519 -N '' -f "$work/id"
 spec() { # spec NAME COUNT SUBNET
   cat > "$work/$1.yaml" <<YAML

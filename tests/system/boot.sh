@@ -28,9 +28,7 @@ done
 in_ns() { if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
 guest=/var/lib/libvirt/boot/virtstrap-test-guest
 bash "$(dirname "$0")/../../scripts/demo-guest" "$guest" >/dev/null 2>&1
-virsh pool-define-as "$pool" dir --target "$pooldir" >/dev/null
-virsh pool-build "$pool" >/dev/null
-virsh pool-start "$pool" >/dev/null
+make_pool
 ssh-keygen -q -t ed25519 -N '' -C boot-test -f "$work/id"
 export ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PRIVATE_KEY_FILE=$work/id
 export XDG_STATE_HOME=$work/state

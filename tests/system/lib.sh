@@ -23,12 +23,15 @@ cleanup() {
   rm -rf "$work" "$pooldir"
 }
 trap cleanup EXIT
-# the host's side: a pool with a small base image (no OS: the guests
+# the host's side: the test's pool (make_pool), with a small base image (no OS: the guests
 # start and sit in firmware, which is all these tests need)
-make_pool_with_base_image() {
+make_pool() {
   virsh pool-define-as "$pool" dir --target "$pooldir" >/dev/null
   virsh pool-build "$pool" >/dev/null
   virsh pool-start "$pool" >/dev/null
+}
+make_pool_with_base_image() {
+  make_pool
   qemu-img create -q -f qcow2 "$work/base.qcow2" 64M
   virsh vol-create-as "$pool" base.qcow2 64M --format qcow2 >/dev/null
   virsh vol-upload --pool "$pool" base.qcow2 "$work/base.qcow2"
