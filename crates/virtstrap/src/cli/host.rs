@@ -43,6 +43,17 @@ impl HostArgs {
     /// Load the spec and connect to its host.
     pub fn open(&self) -> anyhow::Result<Session> {
         let loaded = self.spec.load()?;
+        if !loaded.cluster.hosts.is_empty() {
+            // read and checked, but not yet planned across hosts: refuse
+            // rather than put every node on one host
+            return Err(super::BadInput(format!(
+                "{}: hosts: (a cluster over several libvirt hosts) is checked by validate, \
+                 but plan, apply and the other host commands do not run it yet: remove hosts:, \
+                 host: and placement: and give connect: to use one host",
+                self.spec.file.display()
+            ))
+            .into());
+        }
         let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
         let uri = resolve_uri(
             self.connect.as_deref(),

@@ -20,6 +20,7 @@ pub mod actual;
 pub mod address;
 pub mod desired;
 pub mod diff;
+pub mod placement;
 mod refusals;
 
 pub use action::{Action, Change, Plan, Step};

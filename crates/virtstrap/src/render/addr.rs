@@ -116,7 +116,9 @@ fn offset(cidr: Ipv4Net, i: u64) -> Ipv4Addr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Disk, DomainNaming, DomainType, Image, NetMode, Network, Node, Os};
+    use crate::spec::{
+        Disk, DomainNaming, DomainType, Image, NetMode, Network, Node, Os, Placement,
+    };
 
     fn nic(network: &str, ip: Option<&str>) -> Nic {
         Nic {
@@ -141,6 +143,7 @@ mod tests {
             butane: vec![],
             domain_type: DomainType::Qemu,
             boot: None,
+            placement: Placement::Single,
         }
     }
 
@@ -165,6 +168,7 @@ mod tests {
                 cidr: Some(cidr.parse().expect("test CIDR")),
                 bridge: None,
             }],
+            hosts: vec![],
         }
     }
 

@@ -10,5 +10,5 @@ pub mod network;
 pub mod owner;
 pub mod storage;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 pub(crate) mod xml;

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use crate::spec::{
-    Cluster, Disk, DomainNaming, DomainType, Image, NetMode, Network, Nic, Node, Os, Pool,
+    Cluster, Disk, DomainNaming, DomainType, Image, NetMode, Network, Nic, Node, Os, Placement,
+    Pool,
 };
 
 /// Cluster `demo`: nodes `a` (extra disk in pool `bulk`), `b` (fixed IP
@@ -28,6 +29,7 @@ pub(crate) fn demo() -> Cluster {
         butane: vec![],
         domain_type: DomainType::Qemu,
         boot: None,
+        placement: Placement::Single,
     };
     let mut a = node("a", None);
     a.extra_disks.push(Disk {
@@ -57,5 +59,6 @@ pub(crate) fn demo() -> Cluster {
             cidr: Some("10.10.0.0/24".parse().expect("test CIDR")),
             bridge: None,
         }],
+        hosts: vec![],
     }
 }

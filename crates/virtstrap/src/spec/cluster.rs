@@ -32,6 +32,7 @@ pub(super) const CLUSTER_KEYS: &[&str] = &[
     "nodes",
     "pools",
     "networks",
+    "hosts",
 ];
 
 impl Reader {
@@ -61,8 +62,10 @@ impl Reader {
             .get("networks")
             .map(|n| self.networks(n, &p.key("networks")))
             .unwrap_or_default();
+        let hosts = f.get("hosts").map(|n| self.hosts(n, &p.key("hosts")));
+        self.check_connect_or_hosts(&f);
         let parts = self.node_parts(&f);
-        let nodes = self.expand(&defaults, parts);
+        let nodes = self.expand(&defaults, parts, hosts.as_deref());
         self.check_image_given(&f, &nodes);
         Some(Cluster {
             // a missing or bad name is reported above; keep checking
@@ -80,7 +83,21 @@ impl Reader {
             nodes,
             pools,
             networks,
+            hosts: hosts.unwrap_or_default(),
         })
+    }
+
+    /// `connect:` names the one host of a spec; `hosts:` several: not
+    /// both.
+    fn check_connect_or_hosts(&mut self, f: &Fields<'_>) {
+        if let (Some(c), Some(_)) = (f.get("connect"), f.get("hosts")) {
+            self.err(
+                &f.path.key("connect"),
+                Some(c.mark),
+                "give connect: (one host) or hosts: (several), not both: with hosts:, \
+                 each node's host: names its URI",
+            );
+        }
     }
 
     /// `name`: required, a name of at most 40 characters.

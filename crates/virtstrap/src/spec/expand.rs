@@ -12,11 +12,16 @@ use virtstrap_butane::KeyPath;
 
 use super::node::NodePart;
 use super::reader::{At, Reader};
-use super::{Disk, DomainType, Nic, Node as SpecNode, Role};
+use super::{Disk, DomainType, Host, Nic, Node as SpecNode, Placement, Role};
 
 impl Reader {
     /// Defaults applied, `count` expanded.
-    pub(super) fn expand(&mut self, defaults: &NodePart, parts: Vec<NodePart>) -> Vec<SpecNode> {
+    pub(super) fn expand(
+        &mut self,
+        defaults: &NodePart,
+        parts: Vec<NodePart>,
+        hosts: Option<&[Host]>,
+    ) -> Vec<SpecNode> {
         let mut nodes = Vec::new();
         for part in parts {
             let Some(name) = part.name.clone() else {
@@ -28,12 +33,15 @@ impl Reader {
             };
             self.check_numbered_length(&name, &part, count);
             let nics = nics_or_default(&part, defaults, &name);
+            let placement = self.placement(&part, defaults, &name, hosts);
             for i in 1..=count {
                 self.srcs.node_names.push((name.path.clone(), name.mark));
                 let marks = self.nic_srcs(&nics);
                 self.srcs.nics.push(marks);
                 let node_name = numbered(&name.v, part.count.is_some(), i);
-                nodes.push(defaulted(&part, defaults, node_name, &nics));
+                let mut node = defaulted(&part, defaults, node_name, &nics);
+                node.placement = placement.clone();
+                nodes.push(node);
             }
         }
         nodes
@@ -136,6 +144,7 @@ fn defaulted(part: &NodePart, defaults: &NodePart, name: String, nics: &[At<Nic>
             .or(defaults.domain_type)
             .unwrap_or(DomainType::Kvm),
         boot: pick(&part.boot, &defaults.boot).map(|b| b.v),
+        placement: Placement::Single,
     }
 }
 

@@ -14,6 +14,7 @@ mod checks;
 mod cluster;
 mod expand;
 mod files;
+mod hosts;
 mod load;
 mod macs;
 mod node;
@@ -82,6 +83,9 @@ pub struct Cluster {
     pub pools: Vec<Pool>,
     /// Networks the spec declares (created if missing, owned).
     pub networks: Vec<Network>,
+    /// `hosts:`, in the order written: the libvirt hosts the nodes run
+    /// on. Empty: one host, the one `connect:` (or the caller) names.
+    pub hosts: Vec<Host>,
 }
 
 impl Cluster {
@@ -179,6 +183,28 @@ pub struct Node {
     pub domain_type: DomainType,
     /// Direct kernel boot instead of disk boot.
     pub boot: Option<Boot>,
+    /// Which host it runs on.
+    pub placement: Placement,
+}
+
+/// A libvirt host of a cluster that spans several (`hosts:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// The spec's name for it (what `host:` names).
+    pub name: String,
+    /// Its libvirt URI.
+    pub uri: String,
+}
+
+/// Where a node runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// On the one host of a spec without `hosts:`.
+    Single,
+    /// On the named host (`host:`).
+    Host(String),
+    /// On one of the hosts, chosen by free memory (`placement: spread`).
+    Spread,
 }
 
 /// A Kubernetes role.

@@ -12,6 +12,7 @@ use virtstrap_butane::yaml::{Node, NodeKind};
 use virtstrap_butane::KeyPath;
 
 use super::checks::ObjectName;
+use super::hosts::Where;
 use super::reader::{value_mark, At, Fields, Reader};
 use super::size::{self, Unit};
 use super::{Boot, Disk, DomainType, Nic, Role};
@@ -41,6 +42,8 @@ pub(super) struct NodePart {
     pub(super) domain_type: Option<DomainType>,
     /// `boot`: direct kernel boot.
     pub(super) boot: Option<At<Boot>>,
+    /// `host` or `placement`: where it runs.
+    pub(super) place: Option<Where>,
 }
 
 /// The keys a node may have; `defaults` may have all but name and count.
@@ -57,6 +60,8 @@ const NODE_KEYS: &[&str] = &[
     "butane",
     "domain_type",
     "boot",
+    "host",
+    "placement",
 ];
 
 impl Reader {
@@ -98,6 +103,7 @@ impl Reader {
                 .get("domain_type")
                 .and_then(|n| self.domain_type(n, &key("domain_type"))),
             boot: f.get("boot").and_then(|n| self.boot(n, &key("boot"))),
+            place: self.node_where(&f),
         }
     }
 

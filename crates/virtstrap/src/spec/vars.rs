@@ -61,7 +61,7 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
             parts.push(part);
         }
     }
-    let nodes = r.expand(&NodePart::default(), parts);
+    let nodes = r.expand(&NodePart::default(), parts, None);
     let name = opts.name.clone().unwrap_or_else(|| "cluster".into());
     // it prefixes every volume and domain name, as a spec's `name:` does
     r.check_name_arg(&name);
@@ -81,6 +81,7 @@ pub(super) fn read(r: &mut Reader, root: &Node, opts: &LoadOptions) -> Option<Cl
         nodes,
         pools: Vec::new(),
         networks: Vec::new(),
+        hosts: Vec::new(),
     })
 }
 

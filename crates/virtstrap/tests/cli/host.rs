@@ -140,3 +140,26 @@ fn an_unreachable_uri_is_one_clear_line_and_exit_1() {
         "bogus:///x said twice: once by us, once by libvirt",
     );
 }
+
+/// A spec over several hosts validates, and the host commands refuse it
+/// (exit 2, nothing reached) until they plan across hosts.
+#[test]
+fn a_spec_over_several_hosts_is_refused_by_the_host_commands() {
+    let dir = Dir::new();
+    dir.write(
+        "cluster.yaml",
+        "name: multi\nimage: {pool: default, volume: base.qcow2}\n\
+         hosts:\n  a: test:///default\n  b: qemu+tcp://192.0.2.1/system\n\
+         nodes:\n  - { name: n, count: 2, placement: spread, networks: [], domain_type: qemu }\n",
+    );
+    dir.command()
+        .args(["validate", "-f", "cluster.yaml"])
+        .run()
+        .assert_ok();
+    for command in ["plan", "apply", "destroy", "status"] {
+        let out = dir.command().args([command, "-f", "cluster.yaml"]).run();
+        out.assert_exit(2);
+        out.check_stderr_contains("hosts: (a cluster over several libvirt hosts)")
+            .unwrap_or_else(|e| panic!("{command}: {e}"));
+    }
+}
