@@ -20,7 +20,7 @@ pub mod actual;
 pub mod address;
 pub mod desired;
 pub mod diff;
-mod refusals;
+pub(crate) mod refusals;
 
 pub use action::{Action, Change, Plan, Step};
 pub use actual::{pool_marker, Actual};
