@@ -291,3 +291,31 @@ fn ignition_dirs(want: &Desired, paths: &BTreeMap<String, (PathBuf, bool)>) -> V
 #[cfg(test)]
 #[path = "checks_tests.rs"]
 mod tests;
+
+/// The daemon, reached (`error` is `None`) or not: a failure says how to
+/// get in (the socket's permissions: the libvirt group or polkit; no
+/// socket: start the daemon).
+pub fn daemon(uri: &str, error: Option<&str>) -> Check {
+    let name = "daemon";
+    let Some(e) = error else {
+        return Check::pass(name, format!("{uri} answers"));
+    };
+    let detail = format!("cannot connect to {uri}: {e}");
+    let lower = e.to_ascii_lowercase();
+    let fix = if lower.contains("permission denied")
+        || lower.contains("authentication")
+        || lower.contains("polkit")
+        || lower.contains("access denied")
+    {
+        "the daemon's socket refuses this user: add it to the libvirt group \
+         (usermod -aG libvirt $USER, then log in again), or allow it with a polkit rule \
+         for org.libvirt.unix.manage; or use qemu:///session"
+    } else if lower.contains("no such file") || lower.contains("connection refused") || lower.contains("failed to connect socket") {
+        "no daemon listens there: start it (systemctl start libvirtd, or virtqemud on \
+         modular installs; without systemd: libvirtd -d)"
+    } else {
+        "check the URI (--connect, LIBVIRT_DEFAULT_URI, the spec's connect:) and that \
+         its host and daemon are up"
+    };
+    Check::fail(name, detail, fix)
+}

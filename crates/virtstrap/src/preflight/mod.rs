@@ -27,7 +27,7 @@ mod room;
 pub mod routes;
 pub mod space;
 
-pub use checks::{host_checks, spec_checks};
+pub use checks::{daemon, host_checks, spec_checks};
 
 /// How a check came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

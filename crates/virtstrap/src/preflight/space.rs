@@ -105,11 +105,14 @@ pub fn approx(bytes: u64) -> String {
     format!("{bytes} B")
 }
 
-/// The free bytes of the filesystem holding `path` (statvfs: blocks
-/// available to unprivileged users), for a pool apply has yet to make.
+/// The free bytes of the filesystem holding `path`, for a pool apply has
+/// yet to make: counted as libvirt counts a dir pool's `<available>`
+/// (statvfs free blocks, the root-reserved ones included: the daemon
+/// creates volumes as root), so the numbers of made and unmade pools
+/// compare.
 pub fn fs_available(path: &std::path::Path) -> Option<u64> {
     let s = rustix::fs::statvfs(path).ok()?;
-    s.f_bavail.checked_mul(s.f_frsize)
+    s.f_bfree.checked_mul(s.f_frsize)
 }
 
 /// The words for a fit: what is needed against what is there.
