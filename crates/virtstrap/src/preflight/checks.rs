@@ -106,8 +106,9 @@ fn kvm(caps: &Caps, kvm_nodes: Option<&[String]>) -> Check {
         Some(nodes) => Check::fail(
             name,
             format!(
-                "{not}, and {} ask for domain_type kvm (the default when a spec sets none)",
-                list(nodes)
+                "{not}, and {} {} for domain_type kvm (the default when a spec sets none)",
+                list(nodes),
+                if nodes.len() == 1 { "asks" } else { "ask" }
             ),
             "set `domain_type: qemu` under `defaults:` (software emulation, slower), \
              or make KVM usable to the daemon (the kvm_intel or kvm_amd module, /dev/kvm \
