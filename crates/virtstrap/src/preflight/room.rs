@@ -135,7 +135,7 @@ fn available(
     space::fs_available(existing).ok_or_else(|| format!("cannot statvfs {}", existing.display()))
 }
 
-fn pool_space(pool: &str, vols: &[NewVolume], available: Result<u64, String>) -> Check {
+pub(super) fn pool_space(pool: &str, vols: &[NewVolume], available: Result<u64, String>) -> Check {
     let name = format!("space {pool}");
     let available = match available {
         Ok(a) => a,
