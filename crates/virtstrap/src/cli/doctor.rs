@@ -106,7 +106,13 @@ fn with_spec(s: &Session) -> Result<Vec<Check>> {
     let actual = Actual::read(&s.backend, &want)?;
     let info = s.backend.host_info()?;
     let mut checks = vec![daemon(&s.uri, None)];
-    checks.extend(spec_checks_of(s, &info, &View::for_uri(&s.uri), &want, &actual));
+    checks.extend(spec_checks_of(
+        s,
+        &info,
+        &View::for_uri(&s.uri),
+        &want,
+        &actual,
+    ));
     Ok(checks)
 }
 

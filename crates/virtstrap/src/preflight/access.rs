@@ -91,14 +91,23 @@ impl Accounts {
         let users = passwd
             .lines()
             .map(fields)
-            .filter_map(|f| Some((f.first()?.clone(), f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))
+            .filter_map(|f| {
+                Some((
+                    f.first()?.clone(),
+                    f.get(2)?.parse().ok()?,
+                    f.get(3)?.parse().ok()?,
+                ))
+            })
             .collect();
         let groups = group
             .lines()
             .map(fields)
             .filter_map(|f| {
                 let members = f.get(3).map_or(Vec::new(), |m| {
-                    m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+                    m.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
                 });
                 Some((f.first()?.clone(), f.get(2)?.parse().ok()?, members))
             })
@@ -140,7 +149,12 @@ impl Accounts {
     pub fn qemu_identity(&self, dac: Option<(u32, u32)>, conf: &QemuConf) -> Option<Identity> {
         let (name, uid, gid, source) = if let Some((uid, gid)) = dac {
             let name = self.users.iter().find(|u| u.1 == uid).map(|u| u.0.clone());
-            (name.unwrap_or_else(|| uid.to_string()), uid, gid, "the daemon's DAC label")
+            (
+                name.unwrap_or_else(|| uid.to_string()),
+                uid,
+                gid,
+                "the daemon's DAC label",
+            )
         } else {
             let (spec, source) = match conf.user.as_deref() {
                 Some(u) => (u.to_string(), "qemu.conf"),
@@ -208,7 +222,11 @@ pub fn searchable(who: &Identity, dir: &DirMeta) -> bool {
         return bits(6) & SEARCH != 0;
     }
     if dir.acl.is_empty() {
-        let class = if who.in_group(dir.gid) { bits(3) } else { bits(0) };
+        let class = if who.in_group(dir.gid) {
+            bits(3)
+        } else {
+            bits(0)
+        };
         return class & SEARCH != 0;
     }
     let mask = dir.acl.iter().find(|e| e.tag == 0x10).map_or(7, |e| e.perm);

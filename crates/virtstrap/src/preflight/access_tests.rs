@@ -48,7 +48,10 @@ fn the_qemu_user_comes_from_the_dac_label_then_qemu_conf_then_the_default() {
     let none = QemuConf::default();
     // Debian's default: libvirt-qemu, primary group kvm (107) from passwd
     let d = a.qemu_identity(None, &none).expect("default user");
-    assert_eq!((d.name.as_str(), d.uid, d.gid), ("libvirt-qemu", 64055, 107));
+    assert_eq!(
+        (d.name.as_str(), d.uid, d.gid),
+        ("libvirt-qemu", 64055, 107)
+    );
     assert_eq!(d.groups, vec![64055, 500]);
     // the daemon's label wins, and names the user by uid
     let l = a.qemu_identity(Some((64055, 64055)), &none).expect("label");
@@ -75,20 +78,27 @@ fn search_permission_follows_owner_group_then_other() {
     let q = qemu(&[107]);
     let cases = [
         // (mode, uid, gid, searchable)
-        (0o700, 0, 0, false),   // mktemp -d
-        (0o711, 0, 0, true),    // libvirt's own pool mode
+        (0o700, 0, 0, false), // mktemp -d
+        (0o711, 0, 0, true),  // libvirt's own pool mode
         (0o755, 0, 0, true),
-        (0o750, 0, 107, true),  // a supplementary group
-        (0o750, 0, 64055, true), // the primary group
-        (0o750, 0, 110, false), // another group
+        (0o750, 0, 107, true),        // a supplementary group
+        (0o750, 0, 64055, true),      // the primary group
+        (0o750, 0, 110, false),       // another group
         (0o070, 64055, 64055, false), // the owner class decides alone
         (0o100, 64055, 0, true),
         (0o705, 0, 107, false), // in the group, the group class decides
     ];
     for (mode, uid, gid, want) in cases {
-        assert_eq!(searchable(&q, &dir(mode, uid, gid, &[])), want, "{mode:o} {uid}:{gid}");
+        assert_eq!(
+            searchable(&q, &dir(mode, uid, gid, &[])),
+            want,
+            "{mode:o} {uid}:{gid}"
+        );
     }
-    let root = Identity { uid: 0, ..qemu(&[]) };
+    let root = Identity {
+        uid: 0,
+        ..qemu(&[])
+    };
     assert!(searchable(&root, &dir(0o700, 1000, 1000, &[])));
 }
 
@@ -96,13 +106,31 @@ fn search_permission_follows_owner_group_then_other() {
 fn search_permission_follows_acls_and_their_mask() {
     let q = qemu(&[]);
     // setfacl -m u:libvirt-qemu:x on a 0700 dir: named user, mask x
-    let named = [(1, 7, 0), (2, 1, 64055), (4, 0, 0), (0x10, 1, 0), (0x20, 0, 0)];
+    let named = [
+        (1, 7, 0),
+        (2, 1, 64055),
+        (4, 0, 0),
+        (0x10, 1, 0),
+        (0x20, 0, 0),
+    ];
     assert!(searchable(&q, &dir(0o710, 0, 0, &named)));
     // the same entry under a mask without x
-    let masked = [(1, 7, 0), (2, 1, 64055), (4, 0, 0), (0x10, 6, 0), (0x20, 0, 0)];
+    let masked = [
+        (1, 7, 0),
+        (2, 1, 64055),
+        (4, 0, 0),
+        (0x10, 6, 0),
+        (0x20, 0, 0),
+    ];
     assert!(!searchable(&q, &dir(0o760, 0, 0, &masked)));
     // a named group QEMU is in
-    let group = [(1, 7, 0), (4, 0, 0), (8, 1, 64055), (0x10, 1, 0), (0x20, 0, 0)];
+    let group = [
+        (1, 7, 0),
+        (4, 0, 0),
+        (8, 1, 64055),
+        (0x10, 1, 0),
+        (0x20, 0, 0),
+    ];
     assert!(searchable(&q, &dir(0o710, 0, 0, &group)));
     // no entry matches: others
     let other = [(1, 7, 0), (4, 0, 0), (8, 1, 9), (0x10, 1, 0), (0x20, 1, 0)];
@@ -119,7 +147,14 @@ fn acl_xattrs_parse() {
     }
     let acl = parse_acl(&raw);
     assert_eq!(acl.len(), 2);
-    assert_eq!(acl[1], AclEntry { tag: 2, perm: 1, id: 64055 });
+    assert_eq!(
+        acl[1],
+        AclEntry {
+            tag: 2,
+            perm: 1,
+            id: 64055
+        }
+    );
     assert!(parse_acl(&[1, 0, 0, 0]).is_empty());
 }
 
@@ -139,7 +174,10 @@ fn a_pool_under_a_0700_directory_is_blocked_there() {
     // not yet made: the directories that exist are checked
     let dirs = dirs_above(&pool.join("not-yet"));
     assert_eq!(dirs.last().map(|d| d.path.clone()), Some(pool.clone()));
-    assert_eq!(dirs.first().map(|d| d.path.clone()), Some(PathBuf::from("/")));
+    assert_eq!(
+        dirs.first().map(|d| d.path.clone()),
+        Some(PathBuf::from("/"))
+    );
     let q = qemu(&[]);
     // whoever owns the tempdir, uid 64055 is not its owner here
     let blocked = first_blocked(&q, &dirs).map(|d| d.path.clone());

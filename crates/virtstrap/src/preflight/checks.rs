@@ -38,7 +38,12 @@ pub fn spec_checks(info: &HostInfo, view: &View, spec: &SpecFacts<'_>) -> Vec<Ch
     let caps = Caps::parse(&info.capabilities);
     let (want, actual) = (spec.want, spec.actual);
     let mut out = vec![
-        planner("pools", want, actual, &[refusals::stopped_pools, refusals::missing_pools]),
+        planner(
+            "pools",
+            want,
+            actual,
+            &[refusals::stopped_pools, refusals::missing_pools],
+        ),
         planner("networks", want, actual, &[refusals::stopped_networks]),
         planner("base image", want, actual, &[refusals::missing_base_image]),
     ];
@@ -48,7 +53,12 @@ pub fn spec_checks(info: &HostInfo, view: &View, spec: &SpecFacts<'_>) -> Vec<Ch
         out.push(traverse(pool, path, view, who.as_ref()));
     }
     let commandline = spec.commandline_fw_cfg || info.libvirt_version < FWCFG_SYSINFO;
-    out.push(ignition(&caps, view, commandline, &ignition_dirs(want, &paths)));
+    out.push(ignition(
+        &caps,
+        view,
+        commandline,
+        &ignition_dirs(want, &paths),
+    ));
     out.extend(space_checks(want, actual, view, &paths));
     out.extend(route_checks(want, actual, view));
     out
@@ -69,7 +79,10 @@ fn versions(info: &HostInfo) -> Check {
 fn fw_cfg(info: &HostInfo, commandline: bool) -> Check {
     let name = "fw_cfg";
     if info.hypervisor != "QEMU" {
-        return Check::skip(name, format!("{} driver: no QEMU to pass Ignition to", info.hypervisor));
+        return Check::skip(
+            name,
+            format!("{} driver: no QEMU to pass Ignition to", info.hypervisor),
+        );
     }
     let v = version_text(info.libvirt_version);
     if info.libvirt_version >= FWCFG_SYSINFO {
@@ -78,10 +91,16 @@ fn fw_cfg(info: &HostInfo, commandline: bool) -> Check {
         } else {
             ""
         };
-        return Check::pass(name, format!("libvirt {v} passes Ignition as <sysinfo type='fwcfg'>{how}"));
+        return Check::pass(
+            name,
+            format!("libvirt {v} passes Ignition as <sysinfo type='fwcfg'>{how}"),
+        );
     }
     if commandline {
-        return Check::pass(name, format!("libvirt {v} is older than 6.5: Ignition goes in <qemu:commandline> -fw_cfg"));
+        return Check::pass(
+            name,
+            format!("libvirt {v} is older than 6.5: Ignition goes in <qemu:commandline> -fw_cfg"),
+        );
     }
     Check::fail(
         name,
@@ -97,11 +116,18 @@ fn kvm(caps: &Caps, kvm_nodes: Option<&[String]>) -> Check {
     let name = "kvm";
     let arch = caps.host_arch.as_deref().unwrap_or("this architecture");
     if caps.kvm_usable() {
-        return Check::pass(name, format!("usable: the host runs kvm domains for {arch}"));
+        return Check::pass(
+            name,
+            format!("usable: the host runs kvm domains for {arch}"),
+        );
     }
     let not = format!("not usable: the host's capabilities list no kvm domain for {arch}");
     match kvm_nodes {
-        None => Check::warn(name, not, "use `domain_type: qemu` (software emulation, slower) in specs for this host"),
+        None => Check::warn(
+            name,
+            not,
+            "use `domain_type: qemu` (software emulation, slower) in specs for this host",
+        ),
         Some([]) => Check::pass(name, format!("{not}; no node asks for it")),
         Some(nodes) => Check::fail(
             name,
@@ -120,7 +146,12 @@ fn kvm(caps: &Caps, kvm_nodes: Option<&[String]>) -> Check {
 
 fn list(items: &[String]) -> String {
     const SHOWN: usize = 5;
-    let mut s = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > SHOWN {
         s.push_str(&format!(" and {} more", items.len() - SHOWN));
     }
@@ -158,8 +189,19 @@ fn qemu_user(caps: &Caps, view: &View) -> Check {
         Some(false) => "dynamic_ownership = 0",
         _ => "dynamic_ownership = 1",
     };
-    let conf = if local.qemu_conf_path.is_empty() { "no qemu.conf found" } else { &local.qemu_conf_path };
-    Check::pass(name, format!("QEMU runs as {} (from {}); {dynamic} ({conf})", who.describe(), who.source))
+    let conf = if local.qemu_conf_path.is_empty() {
+        "no qemu.conf found"
+    } else {
+        &local.qemu_conf_path
+    };
+    Check::pass(
+        name,
+        format!(
+            "QEMU runs as {} (from {}); {dynamic} ({conf})",
+            who.describe(),
+            who.source
+        ),
+    )
 }
 
 fn security(caps: &Caps, view: &View) -> Check {
@@ -174,7 +216,10 @@ fn security(caps: &Caps, view: &View) -> Check {
         Selinux::Enforcing => "enforcing",
     };
     let apparmor = if local.apparmor { "enabled" } else { "off" };
-    Check::pass(name, format!("SELinux {selinux}, AppArmor {apparmor}; the daemon confines QEMU with: {models}"))
+    Check::pass(
+        name,
+        format!("SELinux {selinux}, AppArmor {apparmor}; the daemon confines QEMU with: {models}"),
+    )
 }
 
 /// A check that is the planner's own refusals: pass, or fail with them.
@@ -195,10 +240,20 @@ fn planner(
         return Check::fail(name, detail, fix);
     }
     let detail = match name {
-        "pools" => present(want.pools_used().into_iter(), |p| actual.pool(p).is_some(), |p| want.declares_pool(p)),
-        "networks" => present(want.networks_used().into_iter(), |n| actual.network(n).is_some(), |n| want.declares_network(n)),
+        "pools" => present(
+            want.pools_used().into_iter(),
+            |p| actual.pool(p).is_some(),
+            |p| want.declares_pool(p),
+        ),
+        "networks" => present(
+            want.networks_used().into_iter(),
+            |n| actual.network(n).is_some(),
+            |n| want.declares_network(n),
+        ),
         _ => match &want.base_image {
-            Some((pool, vol)) if want.declares_pool(pool) => format!("{pool}/{vol}: its pool is made by apply"),
+            Some((pool, vol)) if want.declares_pool(pool) => {
+                format!("{pool}/{vol}: its pool is made by apply")
+            }
             Some((pool, vol)) => format!("{pool}/{vol} is there"),
             None => "the spec names none (every node boots a kernel)".into(),
         },
@@ -250,19 +305,40 @@ pub(super) fn pool_paths(want: &Desired, actual: &Actual) -> BTreeMap<String, (P
 
 /// Every directory from `/` to the pool's must be searchable by QEMU's
 /// user, or the domain fails at start (refuses the plan).
-fn traverse(pool: &str, (path, exists): &(PathBuf, bool), view: &View, who: Option<&Identity>) -> Check {
+fn traverse(
+    pool: &str,
+    (path, exists): &(PathBuf, bool),
+    view: &View,
+    who: Option<&Identity>,
+) -> Check {
     let name = format!("traverse {pool}");
     if let View::Remote(why) = view {
         return Check::skip(name, why.clone());
     }
     let Some(who) = who else {
-        return Check::skip(name, "cannot tell which user QEMU runs as (see `qemu user`)");
+        return Check::skip(
+            name,
+            "cannot tell which user QEMU runs as (see `qemu user`)",
+        );
     };
     let dirs = dirs_above(path);
-    let made = if *exists { "" } else { " (apply makes the rest)" };
+    let made = if *exists {
+        ""
+    } else {
+        " (apply makes the rest)"
+    };
     let Some(blocked) = first_blocked(who, &dirs) else {
-        let last = dirs.last().map_or_else(|| "/".into(), |d| d.path.display().to_string());
-        return Check::pass(name, format!("{} can reach {}: every directory down to {last} is searchable{made}", who.name, path.display()));
+        let last = dirs
+            .last()
+            .map_or_else(|| "/".into(), |d| d.path.display().to_string());
+        return Check::pass(
+            name,
+            format!(
+                "{} can reach {}: every directory down to {last} is searchable{made}",
+                who.name,
+                path.display()
+            ),
+        );
     };
     let d = blocked.path.display();
     Check::fail(
@@ -270,9 +346,17 @@ fn traverse(pool: &str, (path, exists): &(PathBuf, bool), view: &View, who: Opti
         format!(
             "{} (mode {:04o}, owner {}:{}) is not searchable by {}, so QEMU cannot open the \
              volumes of pool {pool} at {}: domains would fail to start",
-            d, blocked.mode, blocked.uid, blocked.gid, who.describe(), path.display()
+            d,
+            blocked.mode,
+            blocked.uid,
+            blocked.gid,
+            who.describe(),
+            path.display()
         ),
-        format!("chmod o+x {d} (or setfacl -m u:{}:x {d}), or put the pool elsewhere", who.name),
+        format!(
+            "chmod o+x {d} (or setfacl -m u:{}:x {d}), or put the pool elsewhere",
+            who.name
+        ),
     )
     .guarding()
 }
@@ -286,7 +370,10 @@ fn ignition_dirs(want: &Desired, paths: &BTreeMap<String, (PathBuf, bool)>) -> V
         .collect();
     pools.sort_unstable();
     pools.dedup();
-    pools.iter().filter_map(|p| paths.get(*p).map(|(path, _)| path.clone())).collect()
+    pools
+        .iter()
+        .filter_map(|p| paths.get(*p).map(|(path, _)| path.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -311,7 +398,10 @@ pub fn daemon(uri: &str, error: Option<&str>) -> Check {
         "the daemon's socket refuses this user: add it to the libvirt group \
          (usermod -aG libvirt $USER, then log in again), or allow it with a polkit rule \
          for org.libvirt.unix.manage; or use qemu:///session"
-    } else if lower.contains("no such file") || lower.contains("connection refused") || lower.contains("failed to connect socket") {
+    } else if lower.contains("no such file")
+        || lower.contains("connection refused")
+        || lower.contains("failed to connect socket")
+    {
         "no daemon listens there: start it (systemctl start libvirtd, or virtqemud on \
          modular installs; without systemd: libvirtd -d)"
     } else {

@@ -8,9 +8,9 @@ use super::*;
 use crate::libvirt::fake::{fake_host_info, FakeBackend, FakeState};
 use crate::libvirt::PoolState;
 use crate::plan::desired::desired;
+use crate::plan::PlanError;
 use crate::preflight::access::{Accounts, QemuConf};
 use crate::preflight::local::LocalView;
-use crate::plan::PlanError;
 use crate::preflight::space;
 use crate::preflight::{all_checks, checked_plan, Outcome};
 use crate::render::domain::DomainOptions;
@@ -21,7 +21,13 @@ use crate::spec::{load_str, LoadOptions};
 fn want(text: &str) -> Desired {
     let c = load_str(text, Path::new("/t/cluster.yaml"), &LoadOptions::default()).expect("spec");
     let butane = ButaneSet::load(&c).expect("no Butane files");
-    desired(&c, &butane, &HostFacts::default(), &DomainOptions::default()).expect("desired")
+    desired(
+        &c,
+        &butane,
+        &HostFacts::default(),
+        &DomainOptions::default(),
+    )
+    .expect("desired")
 }
 
 fn spec(pool_path: &Path) -> String {
@@ -71,7 +77,11 @@ fn kvm_fails_only_when_the_spec_asks_for_it() {
     let asked: Vec<String> = (1..=7).map(|i| format!("w{i}")).collect();
     let c = kvm(&caps, Some(&asked));
     assert_eq!((c.outcome, c.guards), (Outcome::Fail, true));
-    assert!(c.detail.contains("nodes w1, w2, w3, w4, w5 and 2 more ask"), "{}", c.detail);
+    assert!(
+        c.detail.contains("nodes w1, w2, w3, w4, w5 and 2 more ask"),
+        "{}",
+        c.detail
+    );
     assert!(c.fix.contains("domain_type: qemu"));
     let usable = Caps::parse(&fake_host_info().capabilities);
     assert_eq!(kvm(&usable, Some(&asked)).outcome, Outcome::Pass);
@@ -92,9 +102,19 @@ fn fw_cfg_needs_libvirt_6_5_or_the_commandline_fallback() {
 
 #[test]
 fn the_daemons_failures_say_how_to_get_in() {
-    let perm = daemon("qemu:///system", Some("Failed to connect socket to '/run/libvirt/libvirt-sock': Permission denied"));
-    assert!(perm.fix.contains("libvirt group") && perm.fix.contains("polkit"), "{}", perm.fix);
-    let none = daemon("qemu:///system", Some("Failed to connect socket to '/x': No such file or directory"));
+    let perm = daemon(
+        "qemu:///system",
+        Some("Failed to connect socket to '/run/libvirt/libvirt-sock': Permission denied"),
+    );
+    assert!(
+        perm.fix.contains("libvirt group") && perm.fix.contains("polkit"),
+        "{}",
+        perm.fix
+    );
+    let none = daemon(
+        "qemu:///system",
+        Some("Failed to connect socket to '/x': No such file or directory"),
+    );
     assert!(none.fix.contains("start it"), "{}", none.fix);
     assert_eq!(daemon("qemu:///system", None).outcome, Outcome::Pass);
 }
@@ -120,13 +140,19 @@ fn a_pool_under_a_closed_directory_refuses_the_plan() {
         let checks = all_checks(&no_kvm(), &view, Some(&facts));
         let t = find(&checks, "traverse p");
         assert_eq!(t.outcome, Outcome::Fail, "{t:?}");
-        assert!(t.fix.contains(&format!("chmod o+x {}", top.path().display())));
+        assert!(t
+            .fix
+            .contains(&format!("chmod o+x {}", top.path().display())));
         checks
     });
     let Err(PlanError::Conflicts(c)) = err else {
         panic!("not refused: {err:?}");
     };
-    assert!(c.iter().any(|l| l.contains("is not searchable by libvirt-qemu")), "{c:?}");
+    assert!(
+        c.iter()
+            .any(|l| l.contains("is not searchable by libvirt-qemu")),
+        "{c:?}"
+    );
     // opened, it plans
     std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o711)).expect("chmod");
     let ok = checked_plan(&b, &w, false, |actual| {
@@ -168,11 +194,27 @@ fn a_pool_too_full_for_the_new_disks_refuses_and_one_thinly_full_warns() {
     ];
     let room = |avail| crate::preflight::room::pool_space("p", &vols, avail);
     let full = room(Ok(100_000));
-    assert_eq!((full.outcome, full.guards), (Outcome::Fail, true), "{full:?}");
-    assert!(full.detail.contains("take 258.9 KiB just to be created"), "{}", full.detail);
+    assert_eq!(
+        (full.outcome, full.guards),
+        (Outcome::Fail, true),
+        "{full:?}"
+    );
+    assert!(
+        full.detail.contains("take 258.9 KiB just to be created"),
+        "{}",
+        full.detail
+    );
     let thin = room(Ok(1 << 30));
-    assert_eq!((thin.outcome, thin.guards), (Outcome::Warn, false), "{thin:?}");
-    assert!(thin.detail.contains("may grow to 4.0 GiB"), "{}", thin.detail);
+    assert_eq!(
+        (thin.outcome, thin.guards),
+        (Outcome::Warn, false),
+        "{thin:?}"
+    );
+    assert!(
+        thin.detail.contains("may grow to 4.0 GiB"),
+        "{}",
+        thin.detail
+    );
     assert_eq!(room(Ok(8 << 30)).outcome, Outcome::Pass);
     assert_eq!(room(Err("remote".into())).outcome, Outcome::Skip);
 }
@@ -193,7 +235,12 @@ fn the_planners_refusals_are_the_pools_check() {
             path: "/var/lib/libvirt/images/p".into(),
         }),
     );
-    let c = planner("pools", &w, &actual, &[refusals::stopped_pools, refusals::missing_pools]);
+    let c = planner(
+        "pools",
+        &w,
+        &actual,
+        &[refusals::stopped_pools, refusals::missing_pools],
+    );
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.detail, "pool p exists but is not started");
     assert_eq!(c.fix, "start it (virsh pool-start p)");

@@ -109,7 +109,11 @@ impl LocalView {
                 &root.read("/etc/group").unwrap_or_default(),
             ),
             running_qemu: running_qemu(root),
-            selinux: match root.read("/sys/fs/selinux/enforce").as_deref().map(str::trim) {
+            selinux: match root
+                .read("/sys/fs/selinux/enforce")
+                .as_deref()
+                .map(str::trim)
+            {
                 Some("1") => Selinux::Enforcing,
                 Some("0") => Selinux::Permissive,
                 _ => Selinux::Off,
@@ -128,7 +132,12 @@ fn running_qemu(root: &Root) -> Option<(u32, u32)> {
     let procs = std::fs::read_dir(root.path("/proc")).ok()?;
     procs
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
         .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
         .find_map(|status| qemu_ids(&status))
 }
@@ -165,11 +174,19 @@ mod tests {
         put(r, "/run/libvirtd.pid", "42\n");
         put(r, "/proc/42/root/etc/libvirt/qemu.conf", "user = \"+0\"\n");
         put(r, "/etc/libvirt/qemu.conf", "user = \"qemu\"\n");
-        put(r, "/proc/42/net/route", "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
-             vs0\t0096A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\n");
+        put(
+            r,
+            "/proc/42/net/route",
+            "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
+             vs0\t0096A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\n",
+        );
         put(r, "/proc/net/route", "Iface\n");
-        put(r, "/proc/77/status", "Name:\tqemu-system-x86\nUid:\t64055\t64055\t64055\t64055\n\
-             Gid:\t107\t107\t107\t107\n");
+        put(
+            r,
+            "/proc/77/status",
+            "Name:\tqemu-system-x86\nUid:\t64055\t64055\t64055\t64055\n\
+             Gid:\t107\t107\t107\t107\n",
+        );
         put(r, "/sys/fs/selinux/enforce", "1");
         let v = LocalView::read(&Root::at(r));
         assert_eq!(v.daemon_pid, Some(42));

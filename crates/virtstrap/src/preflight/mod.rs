@@ -82,13 +82,21 @@ impl Check {
     }
 
     /// A warning, with its fix.
-    pub fn warn(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub fn warn(
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         Check::new(name, Outcome::Warn, detail, fix)
     }
 
     /// A failure, with its fix; it does not refuse a plan (see
     /// [`Check::guarding`]).
-    pub fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub fn fail(
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         Check::new(name, Outcome::Fail, detail, fix)
     }
 

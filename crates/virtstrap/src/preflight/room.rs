@@ -101,7 +101,9 @@ pub(super) fn space_checks(
             // looked in: the pools check reports it)
             if actual.volume(&v.pool, &v.name) == Some(None) {
                 let len = u64::try_from(node.ignition.len()).unwrap_or(u64::MAX);
-                new.entry(&v.pool).or_default().push(space::new_volume(&v.xml, len));
+                new.entry(&v.pool)
+                    .or_default()
+                    .push(space::new_volume(&v.xml, len));
             }
         }
     }
@@ -131,7 +133,10 @@ fn available(
     let Some((path, _)) = paths.get(pool) else {
         return Err("not on the host (see the pools check)".into());
     };
-    let existing = path.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
+    let existing = path
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
     space::fs_available(existing).ok_or_else(|| format!("cannot statvfs {}", existing.display()))
 }
 
@@ -161,7 +166,10 @@ pub(super) fn pool_space(pool: &str, vols: &[NewVolume], available: Result<u64, 
 
 /// Each declared network's range against the daemon's routes.
 pub(super) fn route_checks(want: &Desired, actual: &Actual, view: &View) -> Vec<Check> {
-    let nets = want.networks.iter().filter_map(|n| Some((n, n.declared.cidr?)));
+    let nets = want
+        .networks
+        .iter()
+        .filter_map(|n| Some((n, n.declared.cidr?)));
     nets.map(|(net, cidr)| {
         let name = format!("routes {}", net.name);
         let local = match view {
@@ -180,7 +188,10 @@ pub(super) fn route_checks(want: &Desired, actual: &Actual, view: &View) -> Vec<
                 format!("{cidr} overlaps no route in {}", local.routes_path),
             );
         }
-        let routes: Vec<String> = hits.iter().map(|r| format!("{} on {}", r.net, r.iface)).collect();
+        let routes: Vec<String> = hits
+            .iter()
+            .map(|r| format!("{} on {}", r.net, r.iface))
+            .collect();
         Check::fail(
             name,
             format!(

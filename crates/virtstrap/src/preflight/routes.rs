@@ -47,7 +47,11 @@ pub fn parse_routes(text: &str) -> Vec<Route> {
 /// The routes `cidr` overlaps, except those on `skip_iface` (the bridge
 /// of the very network the spec names, when it exists already: its own
 /// route is not a clash).
-pub fn overlaps<'a>(cidr: Ipv4Net, routes: &'a [Route], skip_iface: Option<&str>) -> Vec<&'a Route> {
+pub fn overlaps<'a>(
+    cidr: Ipv4Net,
+    routes: &'a [Route],
+    skip_iface: Option<&str>,
+) -> Vec<&'a Route> {
     routes
         .iter()
         .filter(|r| Some(r.iface.as_str()) != skip_iface)
@@ -59,7 +63,8 @@ pub fn overlaps<'a>(cidr: Ipv4Net, routes: &'a [Route], skip_iface: Option<&str>
 mod tests {
     use super::*;
 
-    const TABLE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+    const TABLE: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
         eth0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n\
         eth0\t0002A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n\
         virbr0\t007AA8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
@@ -75,7 +80,11 @@ mod tests {
         let nets: Vec<String> = r.iter().map(|r| format!("{} {}", r.iface, r.net)).collect();
         assert_eq!(
             nets,
-            ["eth0 192.168.2.0/24", "virbr0 192.168.122.0/24", "wg0 10.0.0.0/8"]
+            [
+                "eth0 192.168.2.0/24",
+                "virbr0 192.168.122.0/24",
+                "wg0 10.0.0.0/8"
+            ]
         );
         assert!(parse_routes("Iface\tDestination\n").is_empty());
     }

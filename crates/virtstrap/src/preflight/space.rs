@@ -77,12 +77,23 @@ pub fn pool_available(xml: &str) -> Option<u64> {
 pub fn new_volume(xml: &str, raw_len: u64) -> NewVolume {
     let root = Element::parse(xml).ok();
     let text = |p: &[&str]| root.as_ref().and_then(|r| r.text_at(p)).map(str::to_string);
-    let capacity = text(&["capacity"]).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let capacity = text(&["capacity"])
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let qcow2 = root
         .as_ref()
-        .and_then(|r| r.child("target")?.child("format")?.attr("type").map(|t| t == "qcow2"))
+        .and_then(|r| {
+            r.child("target")?
+                .child("format")?
+                .attr("type")
+                .map(|t| t == "qcow2")
+        })
         .unwrap_or(false);
-    let initial = if qcow2 { QCOW2_INITIAL } else { raw_len.max(capacity) };
+    let initial = if qcow2 {
+        QCOW2_INITIAL
+    } else {
+        raw_len.max(capacity)
+    };
     NewVolume {
         name: text(&["name"]).unwrap_or_default(),
         initial,
@@ -151,8 +162,17 @@ mod tests {
     #[test]
     fn full_capacity_over_the_free_space_is_overcommitted_and_initial_over_it_no_room() {
         let g = 1u64 << 30;
-        let vols = [vol(QCOW2_INITIAL, 20 * g), vol(QCOW2_INITIAL, 20 * g), vol(4096, 4096)];
-        assert_eq!(fit(100 * g, &vols), Fit::Fits { capacity: 40 * g + 4096 });
+        let vols = [
+            vol(QCOW2_INITIAL, 20 * g),
+            vol(QCOW2_INITIAL, 20 * g),
+            vol(4096, 4096),
+        ];
+        assert_eq!(
+            fit(100 * g, &vols),
+            Fit::Fits {
+                capacity: 40 * g + 4096
+            }
+        );
         assert_eq!(
             fit(10 * g, &vols),
             Fit::Overcommitted {

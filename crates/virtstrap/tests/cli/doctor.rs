@@ -116,12 +116,24 @@ fn missing_pools_and_networks_fail_and_overcommitted_disks_warn_in_json_too() {
     };
     let pools = get("pools");
     assert_eq!(pools["outcome"], "fail");
-    assert!(pools["detail"].as_str().unwrap_or("").contains("pool nope does not exist"));
-    assert!(pools["fix"].as_str().unwrap_or("").contains("pool-define-as nope"));
+    assert!(pools["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("pool nope does not exist"));
+    assert!(pools["fix"]
+        .as_str()
+        .unwrap_or("")
+        .contains("pool-define-as nope"));
     assert_eq!(get("networks")["outcome"], "fail");
     let space = get("space default-pool");
     assert_eq!(space["outcome"], "warn", "{space:#}");
-    assert!(space["detail"].as_str().unwrap_or("").contains("may grow to 180.0 GiB"), "{space:#}");
+    assert!(
+        space["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("may grow to 180.0 GiB"),
+        "{space:#}"
+    );
     assert_eq!(space["refuses_apply"], false);
     assert_eq!(v["uri"], URI);
 }
