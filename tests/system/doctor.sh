@@ -66,7 +66,7 @@ spec "$pool" qemu
 doctor
 check "good spec: doctor exits 0" test "$rc" = 0
 check "good spec: daemon reached" line "^pass  daemon  $uri"
-check "good spec: KVM not usable, and not asked for" line "^pass  kvm  not usable.*no node asks for it"
+check "good spec: KVM not usable, and not asked for" line "^pass  kvm  KVM is not usable.*no node asks for it"
 check "good spec: the pool's path is reachable by the qemu user" line "^pass  traverse $pool  libvirt-qemu can reach $pooldir"
 check "good spec: the pool has room" line "^pass  space $pool"
 check "good spec: the base image is there" line "^pass  base image  $pool/base.qcow2 is there"
@@ -84,7 +84,7 @@ check "good spec: doctor --output json has the checks" test "$(json_checks)" = "
 spec "$pool" kvm
 doctor
 check "kvm spec: doctor exits 1" test "$rc" = 1
-check "kvm spec: the kvm check fails naming the node" line "^fail  kvm  not usable.*node node asks for domain_type kvm"
+check "kvm spec: the kvm check fails naming the node" line "^fail  kvm  KVM is not usable.*node node asks for domain_type kvm"
 check "kvm spec: with the fix" line "fix: set \`domain_type: qemu\` under \`defaults:\`"
 check "kvm spec: apply refused, exit 2" apply_refused "domain_type: qemu"
 check "kvm spec: nothing made" nothing_made

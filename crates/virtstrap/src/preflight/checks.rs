@@ -118,10 +118,10 @@ fn kvm(caps: &Caps, kvm_nodes: Option<&[String]>) -> Check {
     if caps.kvm_usable() {
         return Check::pass(
             name,
-            format!("usable: the host runs kvm domains for {arch}"),
+            format!("KVM is usable: the host runs kvm domains for {arch}"),
         );
     }
-    let not = format!("not usable: the host's capabilities list no kvm domain for {arch}");
+    let not = format!("KVM is not usable: the host's capabilities list no kvm domain for {arch}");
     match kvm_nodes {
         None => Check::warn(
             name,
