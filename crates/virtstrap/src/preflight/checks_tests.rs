@@ -11,6 +11,7 @@ use crate::plan::desired::desired;
 use crate::plan::PlanError;
 use crate::preflight::access::{Accounts, QemuConf};
 use crate::preflight::local::LocalView;
+use crate::preflight::room::{ignition, route_checks};
 use crate::preflight::space;
 use crate::preflight::{all_checks, checked_plan, Outcome};
 use crate::render::domain::DomainOptions;
@@ -244,4 +245,92 @@ fn the_planners_refusals_are_the_pools_check() {
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.detail, "pool p exists but is not started");
     assert_eq!(c.fix, "start it (virsh pool-start p)");
+}
+
+#[test]
+fn ignition_readability_follows_the_confinement_and_the_delivery() {
+    let dirs = [std::path::PathBuf::from("/srv/pool")];
+    let caps = |model: &str| {
+        Caps::parse(
+            &fake_host_info()
+                .capabilities
+                .replace("<model>none</model>", model),
+        )
+    };
+    let with = |f: &dyn Fn(&mut LocalView)| {
+        let View::Local(mut l) = local() else {
+            unreachable!("local() is local")
+        };
+        f(&mut l);
+        View::Local(l)
+    };
+    let plain = ignition(&caps("<model>none</model>"), &local(), false, &dirs);
+    assert_eq!(plain.outcome, Outcome::Pass, "{plain:?}");
+    let sel = ignition(&caps("<model>selinux</model>"), &local(), false, &dirs);
+    assert!(sel.outcome == Outcome::Pass && sel.detail.contains("SELinux relabels"));
+    let aa = ignition(
+        &caps("<model>none</model>"),
+        &with(&|l| l.apparmor = true),
+        false,
+        &dirs,
+    );
+    assert_eq!(aa.outcome, Outcome::Warn);
+    assert!(aa.fix.contains("`/srv/pool/*.ign rk,`") && aa.fix.contains("TEMPLATE.qemu"));
+    let nodyn = with(&|l| l.qemu_conf.dynamic_ownership = Some(false));
+    let d = ignition(&caps("<model>none</model>"), &nodyn, false, &dirs);
+    assert!(d.outcome == Outcome::Warn && d.fix.contains("dynamic_ownership = 1"));
+    // <qemu:commandline>: nobody hands the file over
+    let enforcing = with(&|l| l.selinux = Selinux::Enforcing);
+    let cl = ignition(&caps("<model>none</model>"), &enforcing, true, &dirs);
+    assert!(
+        cl.outcome == Outcome::Warn && cl.fix.contains("chcon -t virt_content_t /srv/pool/*.ign")
+    );
+    let cl_dac = ignition(&caps("<model>none</model>"), &local(), true, &dirs);
+    assert!(cl_dac.fix.contains("user = \"root\""), "{cl_dac:?}");
+    // remote: the daemon's model still counts
+    let remote = View::Remote("remote host box".into());
+    assert_eq!(
+        ignition(&caps("<model>apparmor</model>"), &remote, false, &dirs).outcome,
+        Outcome::Warn
+    );
+}
+
+#[test]
+fn a_declared_range_over_a_route_fails_unless_it_is_the_networks_own_bridge() {
+    let w = want(
+        "name: t\nimage: { pool: p, volume: b.qcow2 }\ndefaults: { disk: { pool: p, size: 1GiB }, networks: [ n ] }\n\
+         nodes: [ { name: a } ]\nnetworks: [ { name: n, mode: isolated, cidr: 10.7.0.0/24 } ]\n",
+    );
+    let table = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
+                 br7\t0000070A\t00000000\t0001\t0\t0\t0\t0000FFFF\n";
+    let view = {
+        let View::Local(mut l) = local() else {
+            unreachable!("local() is local")
+        };
+        l.routes = crate::preflight::routes::parse_routes(table);
+        View::Local(l)
+    };
+    let mut actual = Actual::default();
+    let c = &route_checks(&w, &actual, &view)[0];
+    assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
+    assert!(
+        c.detail
+            .contains("overlaps the host's route 10.7.0.0/16 on br7"),
+        "{}",
+        c.detail
+    );
+    // the host's network n already runs on br7: its own route
+    let net = crate::plan::actual::ActualNetwork {
+        active: true,
+        shape: Some(crate::plan::actual::NetworkShape {
+            mode: "isolated".into(),
+            subnet: None,
+            bridge: Some("br7".into()),
+        }),
+        ..Default::default()
+    };
+    actual.networks.insert("n".into(), Some(net));
+    assert_eq!(route_checks(&w, &actual, &view)[0].outcome, Outcome::Pass);
+    let remote = View::Remote("remote host box".into());
+    assert_eq!(route_checks(&w, &actual, &remote)[0].outcome, Outcome::Skip);
 }
