@@ -38,14 +38,9 @@ pub fn spec_checks(info: &HostInfo, view: &View, spec: &SpecFacts<'_>) -> Vec<Ch
     let caps = Caps::parse(&info.capabilities);
     let (want, actual) = (spec.want, spec.actual);
     let mut out = vec![
-        planner(
-            "pools",
-            want,
-            actual,
-            &[refusals::stopped_pools, refusals::missing_pools],
-        ),
-        planner("networks", want, actual, &[refusals::stopped_networks]),
-        planner("base image", want, actual, &[refusals::missing_base_image]),
+        pools(want, actual),
+        networks(want, actual),
+        base_image(want, actual),
     ];
     let paths = pool_paths(want, actual);
     let who = identity(&caps, view);
@@ -222,65 +217,78 @@ fn security(caps: &Caps, view: &View) -> Check {
     )
 }
 
-/// A check that is the planner's own refusals: pass, or fail with them.
-fn planner(
-    name: &str,
-    want: &Desired,
-    actual: &Actual,
-    refusals: &[fn(&Desired, &Actual, &mut Vec<String>)],
-) -> Check {
-    let mut found = Vec::new();
-    for r in refusals {
-        r(want, actual, &mut found);
+/// A check that is the planner's own refusals: `found` fails it (each
+/// refusal names its fix after its first colon), else it passes with
+/// `pass`.
+fn planner(name: &str, found: &[String], pass: impl FnOnce() -> String) -> Check {
+    if found.is_empty() {
+        return Check::pass(name, pass());
     }
-    if !found.is_empty() {
-        // the refusal names its own fix, after a colon
-        let text = found.join("; ");
-        let (detail, fix) = text.split_once(": ").unwrap_or((&text, ""));
-        return Check::fail(name, detail, fix);
-    }
-    let detail = match name {
-        "pools" => present(
-            want.pools_used().into_iter(),
-            |p| actual.pool(p).is_some(),
-            |p| want.declares_pool(p),
-        ),
-        "networks" => present(
-            want.networks_used().into_iter(),
-            |n| actual.network(n).is_some(),
-            |n| want.declares_network(n),
-        ),
-        _ => match &want.base_image {
-            Some((pool, vol)) if want.declares_pool(pool) => {
-                format!("{pool}/{vol}: its pool is made by apply")
-            }
-            Some((pool, vol)) => format!("{pool}/{vol} is there"),
-            None => "the spec names none (every node boots a kernel)".into(),
-        },
-    };
-    Check::pass(name, detail)
+    let text = found.join("; ");
+    let (detail, fix) = text.split_once(": ").unwrap_or((&text, ""));
+    Check::fail(name, detail, fix)
 }
 
-fn present<'a>(
-    names: impl Iterator<Item = &'a str>,
-    exists: impl Fn(&str) -> bool,
-    declared: impl Fn(&str) -> bool,
-) -> String {
-    let words: Vec<String> = names
-        .map(|n| {
-            if exists(n) {
-                format!("{n} active")
-            } else if declared(n) {
-                format!("{n} declared (apply makes it)")
-            } else {
-                format!("{n} missing")
-            }
-        })
-        .collect();
-    if words.is_empty() {
-        return "none used".into();
+/// The spec's pools: started, or declared (apply makes them).
+fn pools(want: &Desired, actual: &Actual) -> Check {
+    let mut found = Vec::new();
+    refusals::stopped_pools(want, actual, &mut found);
+    refusals::missing_pools(want, actual, &mut found);
+    planner("pools", &found, || {
+        let words = want.pools_used().into_iter().map(|p| match actual.pool(p) {
+            Some(_) => format!("{p} active"),
+            None => format!("{p} declared (apply makes it)"),
+        });
+        listed(words)
+    })
+}
+
+/// The networks the nodes attach to: running, or this cluster's to
+/// start or make.
+fn networks(want: &Desired, actual: &Actual) -> Check {
+    let mut found = Vec::new();
+    refusals::stopped_networks(want, actual, &mut found);
+    planner("networks", &found, || {
+        let words = want
+            .networks_used()
+            .into_iter()
+            .map(|n| match actual.network(n) {
+                Some(net) if net.active => format!("{n} active"),
+                Some(_) => format!("{n} stopped (apply starts it)"),
+                None => format!("{n} declared (apply makes it)"),
+            });
+        listed(words)
+    })
+}
+
+fn base_image(want: &Desired, actual: &Actual) -> Check {
+    let mut found = Vec::new();
+    refusals::missing_base_image(want, actual, &mut found);
+    if let Some((pool, vol)) = &want.base_image {
+        if found.is_empty() && want.declares_pool(pool) && actual.pool(pool).is_none() {
+            return Check::warn(
+                "base image",
+                format!("{pool}/{vol}: pool {pool} is one apply makes, so it starts empty"),
+                format!(
+                    "upload the image into {pool} once it exists (virtstrap image pull, or \
+                     virsh vol-upload), or keep the base image in a pool the host has"
+                ),
+            );
+        }
     }
-    words.join(", ")
+    planner("base image", &found, || match &want.base_image {
+        Some((pool, vol)) => format!("{pool}/{vol} is there"),
+        None => "the spec names none (every node boots a kernel)".into(),
+    })
+}
+
+fn listed(words: impl Iterator<Item = String>) -> String {
+    let words: Vec<String> = words.collect();
+    if words.is_empty() {
+        "none used".into()
+    } else {
+        words.join(", ")
+    }
 }
 
 /// Each pool the spec uses or declares, at its path on the host (or, for
