@@ -144,6 +144,10 @@ fn a_pool_under_a_closed_directory_refuses_the_plan() {
         assert!(t
             .fix
             .contains(&format!("chmod o+x {}", top.path().display())));
+        // the base image's pool is one apply makes: empty at first
+        let base = find(&checks, "base image");
+        assert_eq!(base.outcome, Outcome::Warn, "{base:?}");
+        assert!(base.fix.contains("upload the image into p"), "{base:?}");
         checks
     });
     let Err(PlanError::Conflicts(c)) = err else {
