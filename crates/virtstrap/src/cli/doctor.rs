@@ -32,6 +32,13 @@ pub struct Args {
     /// Cluster spec to check (default: ./cluster.yaml when there)
     #[arg(short, long, value_name = "FILE")]
     file: Option<PathBuf>,
+    /// Butane file merged into every node before the spec's own (as for
+    /// plan); repeatable
+    #[arg(long, value_name = "FILE")]
+    butane: Vec<PathBuf>,
+    /// Cluster name for a vars file (default: cluster)
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
     /// libvirt URI (default: LIBVIRT_DEFAULT_URI, then the spec's
     /// connect:, then qemu:///system)
     #[arg(short, long, value_name = "URI")]
@@ -54,8 +61,8 @@ pub fn run(args: &Args) -> Result<()> {
         Some(file) => Some(
             SpecArgs {
                 file,
-                butane: Vec::new(),
-                name: None,
+                butane: args.butane.clone(),
+                name: args.name.clone(),
             }
             .load()?,
         ),

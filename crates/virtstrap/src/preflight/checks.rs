@@ -37,11 +37,9 @@ pub fn host_checks(info: &HostInfo, view: &View, spec: Option<&SpecFacts<'_>>) -
 pub fn spec_checks(info: &HostInfo, view: &View, spec: &SpecFacts<'_>) -> Vec<Check> {
     let caps = Caps::parse(&info.capabilities);
     let (want, actual) = (spec.want, spec.actual);
-    let mut out = vec![
-        pools(want, actual),
-        networks(want, actual),
-        base_image(want, actual),
-    ];
+    let mut out = pools(want, actual);
+    out.extend(networks(want, actual));
+    out.extend(base_image(want, actual));
     let paths = pool_paths(want, actual);
     let who = identity(&caps, view);
     for (pool, path) in &paths {
@@ -217,20 +215,24 @@ fn security(caps: &Caps, view: &View) -> Check {
     )
 }
 
-/// A check that is the planner's own refusals: `found` fails it (each
-/// refusal names its fix after its first colon), else it passes with
-/// `pass`.
-fn planner(name: &str, found: &[String], pass: impl FnOnce() -> String) -> Check {
+/// The checks that are the planner's own refusals: one failing check
+/// per refusal in `found` (each names its fix after its first colon),
+/// else one passing check with `pass`.
+fn planner(name: &str, found: &[String], pass: impl FnOnce() -> String) -> Vec<Check> {
     if found.is_empty() {
-        return Check::pass(name, pass());
+        return vec![Check::pass(name, pass())];
     }
-    let text = found.join("; ");
-    let (detail, fix) = text.split_once(": ").unwrap_or((&text, ""));
-    Check::fail(name, detail, fix)
+    found
+        .iter()
+        .map(|text| {
+            let (detail, fix) = text.split_once(": ").unwrap_or((text, ""));
+            Check::fail(name, detail, fix)
+        })
+        .collect()
 }
 
 /// The spec's pools: started, or declared (apply makes them).
-fn pools(want: &Desired, actual: &Actual) -> Check {
+fn pools(want: &Desired, actual: &Actual) -> Vec<Check> {
     let mut found = Vec::new();
     refusals::stopped_pools(want, actual, &mut found);
     refusals::missing_pools(want, actual, &mut found);
@@ -245,7 +247,7 @@ fn pools(want: &Desired, actual: &Actual) -> Check {
 
 /// The networks the nodes attach to: running, or this cluster's to
 /// start or make.
-fn networks(want: &Desired, actual: &Actual) -> Check {
+fn networks(want: &Desired, actual: &Actual) -> Vec<Check> {
     let mut found = Vec::new();
     refusals::stopped_networks(want, actual, &mut found);
     planner("networks", &found, || {
@@ -261,19 +263,19 @@ fn networks(want: &Desired, actual: &Actual) -> Check {
     })
 }
 
-fn base_image(want: &Desired, actual: &Actual) -> Check {
+fn base_image(want: &Desired, actual: &Actual) -> Vec<Check> {
     let mut found = Vec::new();
     refusals::missing_base_image(want, actual, &mut found);
     if let Some((pool, vol)) = &want.base_image {
         if found.is_empty() && want.declares_pool(pool) && actual.pool(pool).is_none() {
-            return Check::warn(
+            return vec![Check::warn(
                 "base image",
                 format!("{pool}/{vol}: pool {pool} is one apply makes, so it starts empty"),
                 format!(
                     "upload the image into {pool} once it exists (virtstrap image pull, or \
                      virsh vol-upload), or keep the base image in a pool the host has"
                 ),
-            );
+            )];
         }
     }
     planner("base image", &found, || match &want.base_image {

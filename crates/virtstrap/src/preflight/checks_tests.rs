@@ -240,7 +240,7 @@ fn the_planners_refusals_are_the_pools_check() {
             path: "/var/lib/libvirt/images/p".into(),
         }),
     );
-    let c = pools(&w, &actual);
+    let c = &pools(&w, &actual)[0];
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.detail, "pool p exists but is not started");
     assert_eq!(c.fix, "start it (virsh pool-start p)");
