@@ -133,6 +133,19 @@ check "no daemon: doctor exits 1" test "$rc" = 1
 check "no daemon: the daemon check fails" line "^fail  daemon  cannot connect"
 check "no daemon: the fix is to start it" line "fix: no daemon listens there: start it"
 
+# a user the daemon does not let in (nobody: not root, not in the libvirt
+# group, no polkit here): the daemon check fails with the access fix
+command -v setpriv >/dev/null || { echo "missing: setpriv (util-linux)" >&2; exit 1; }
+# (copies of the binaries where nobody can run them: the checkout may not be)
+open=$(mktemp -d) && chmod 755 "$open" && cp "$bin" "$bin-host" "$open/"
+rc=0; (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$open/virtstrap" doctor \
+  --connect "$uri") >"$work/doctor" 2>&1 || rc=$?
+rm -rf "$open"
+check "a user the daemon refuses: doctor exits 1" test "$rc" = 1
+check "a user the daemon refuses: the daemon check fails" line "^fail  daemon  cannot connect to $uri"
+check "a user the daemon refuses: the fix is the libvirt group or polkit" \
+  line "fix: the daemon refuses this user: add it to the libvirt group"
+
 # the fix works: the closed pool's parent opened, the same spec applies and starts
 chmod o+x "$closed"
 spec vsdoc-closed qemu

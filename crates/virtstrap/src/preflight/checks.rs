@@ -399,24 +399,36 @@ pub fn daemon(uri: &str, error: Option<&str>) -> Check {
         return Check::pass(name, format!("{uri} answers"));
     };
     let detail = format!("cannot connect to {uri}: {e}");
-    let lower = e.to_ascii_lowercase();
-    let fix = if lower.contains("permission denied")
-        || lower.contains("authentication")
-        || lower.contains("polkit")
-        || lower.contains("access denied")
-    {
-        "the daemon's socket refuses this user: add it to the libvirt group \
-         (usermod -aG libvirt $USER, then log in again), or allow it with a polkit rule \
-         for org.libvirt.unix.manage; or use qemu:///session"
-    } else if lower.contains("no such file")
-        || lower.contains("connection refused")
-        || lower.contains("failed to connect socket")
-    {
+    Check::fail(name, detail, daemon_fix(&e.to_ascii_lowercase()))
+}
+
+/// How to get past a connect error, from libvirt's words: an access
+/// refusal (the socket's mode, polkit, or polkit unreachable without a
+/// D-Bus system bus, which libvirt reports as a missing file) before a
+/// missing daemon.
+fn daemon_fix(lower: &str) -> &'static str {
+    let access = [
+        "permission denied",
+        "authentication",
+        "polkit",
+        "access denied",
+        "system bus",
+    ];
+    let absent = [
+        "no such file",
+        "connection refused",
+        "failed to connect socket",
+    ];
+    if access.iter().any(|w| lower.contains(w)) {
+        "the daemon refuses this user: add it to the libvirt group (usermod -aG libvirt \
+         $USER, then log in again) where polkit grants that group access; without polkit \
+         (no D-Bus system bus), set unix_sock_group = \"libvirt\", unix_sock_rw_perms = \
+         \"0770\" and auth_unix_rw = \"none\" in libvirtd.conf; or use qemu:///session"
+    } else if absent.iter().any(|w| lower.contains(w)) {
         "no daemon listens there: start it (systemctl start libvirtd, or virtqemud on \
          modular installs; without systemd: libvirtd -d)"
     } else {
         "check the URI (--connect, LIBVIRT_DEFAULT_URI, the spec's connect:) and that \
          its host and daemon are up"
-    };
-    Check::fail(name, detail, fix)
+    }
 }

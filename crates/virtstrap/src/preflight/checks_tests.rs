@@ -117,6 +117,13 @@ fn the_daemons_failures_say_how_to_get_in() {
         Some("Failed to connect socket to '/x': No such file or directory"),
     );
     assert!(none.fix.contains("start it"), "{}", none.fix);
+    // polkit out of reach reads as a missing file, but the daemon is there
+    let bus = daemon("qemu:///system", Some("internal error: Unable to get system bus connection: Could not connect: No such file or directory"));
+    assert!(
+        bus.fix.contains("libvirt group") && bus.fix.contains("auth_unix_rw"),
+        "{}",
+        bus.fix
+    );
     assert_eq!(daemon("qemu:///system", None).outcome, Outcome::Pass);
 }
 
