@@ -396,7 +396,12 @@ mod tests;
 pub fn daemon(uri: &str, error: Option<&str>) -> Check {
     let name = "daemon";
     let Some(e) = error else {
-        return Check::pass(name, format!("{uri} answers"));
+        use std::os::unix::fs::MetadataExt;
+        // this process's own uid: /proc/self belongs to it
+        let me = std::fs::metadata("/proc/self").map_or(String::new(), |m| {
+            format!(" (to this user, uid {})", m.uid())
+        });
+        return Check::pass(name, format!("{uri} answers{me}"));
     };
     let detail = format!("cannot connect to {uri}: {e}");
     Check::fail(name, detail, daemon_fix(&e.to_ascii_lowercase()))
