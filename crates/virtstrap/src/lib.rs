@@ -9,6 +9,7 @@ pub mod fsutil;
 pub mod inventory;
 pub mod libvirt;
 pub mod plan;
+pub mod preflight;
 pub mod render;
 pub mod session;
 pub mod spec;

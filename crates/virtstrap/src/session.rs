@@ -4,8 +4,9 @@
 //! host that rendering needs (the paths of the pools the nodes use).
 
 use crate::libvirt::real::LibvirtBackend;
-use crate::libvirt::{Backend, BackendError};
-use crate::plan::{desired, Desired};
+use crate::libvirt::{Backend, BackendError, HostInfo};
+use crate::plan::{desired, Actual, Desired, Plan, PlanError};
+use crate::preflight::{all_checks, checked_plan, Check, SpecFacts, View};
 use crate::render::domain::DomainOptions;
 use crate::render::host::HostFacts;
 use crate::render::ignition::{ButaneSet, IgnitionError};
@@ -59,6 +60,10 @@ pub struct Session {
     pub host: HostFacts,
     /// How domains are rendered.
     pub opts: DomainOptions,
+    /// The nodes whose spec asks for `domain_type: kvm` (on `test:` URIs
+    /// `cluster` runs every node as the test driver's type; the preflight
+    /// checks what the spec asked for).
+    pub kvm_nodes: Vec<String>,
 }
 
 impl Session {
@@ -69,6 +74,12 @@ impl Session {
         uri: &str,
         opts: DomainOptions,
     ) -> Result<Session, SessionError> {
+        let kvm_nodes = cluster
+            .nodes
+            .iter()
+            .filter(|n| n.domain_type == DomainType::Kvm)
+            .map(|n| n.name.clone())
+            .collect();
         if uri.starts_with("test:") {
             // libvirt's test driver only defines domains of its own type
             for n in &mut cluster.nodes {
@@ -93,6 +104,18 @@ impl Session {
             backend,
             host,
             opts,
+            kvm_nodes,
+        })
+    }
+
+    /// Plan against the host, refusing what it cannot run: the planner's
+    /// refusals and every failed guarding preflight check (see
+    /// [`crate::preflight::checked_plan`]).
+    pub fn checked_plan(&self, want: &Desired, adopt: bool) -> Result<Plan, PlanError> {
+        let info = self.backend.host_info()?;
+        let view = View::for_uri(&self.uri);
+        checked_plan(&self.backend, want, adopt, |actual| {
+            spec_checks_of(self, &info, &view, want, actual)
         })
     }
 
@@ -100,6 +123,23 @@ impl Session {
     pub fn desired(&self) -> Result<Desired, IgnitionError> {
         desired(&self.cluster, &self.butane, &self.host, &self.opts)
     }
+}
+
+/// Every preflight check of this session's spec against `actual`.
+pub fn spec_checks_of(
+    s: &Session,
+    info: &HostInfo,
+    view: &View,
+    want: &Desired,
+    actual: &Actual,
+) -> Vec<Check> {
+    let facts = SpecFacts {
+        want,
+        actual,
+        kvm_nodes: &s.kvm_nodes,
+        commandline_fw_cfg: s.opts.qemu_commandline_fw_cfg,
+    };
+    all_checks(info, view, Some(&facts))
 }
 
 /// The paths of the pools the nodes use, as the host has them.

@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::apply;
 use crate::apply::lock::{with_lock, LockOptions};
-use crate::plan::{destroy_plan, make_plan, Desired, Plan, Step};
+use crate::plan::{destroy_plan, Desired, Plan, Step};
 use crate::session::Session;
 
 use super::host::{print_plan, Format, HostArgs};
@@ -79,7 +79,7 @@ pub fn apply(args: &ApplyArgs) -> Result<()> {
         args.wait.output,
         "apply",
         "Apply these steps?",
-        |s, w| Ok(make_plan(&s.backend, w, adopt)?),
+        |s, w| Ok(s.checked_plan(w, adopt)?),
     )?;
     // a rebuilt node has a new host key: forget the old one
     crate::ssh::forget_rebuilt(&s.cluster.name, &plan, &want);

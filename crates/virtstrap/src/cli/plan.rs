@@ -2,7 +2,7 @@
 
 use clap::Args as ClapArgs;
 
-use crate::plan::{make_plan, PlanError};
+use crate::plan::PlanError;
 
 use super::host::{plan_json, print_plan, Format, HostArgs};
 use super::spec_args::IgnitionErrors;
@@ -29,7 +29,7 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let s = args.host.open()?;
     let want = s.desired().map_err(IgnitionErrors::from)?;
-    let plan = match make_plan(&s.backend, &want, args.adopt) {
+    let plan = match s.checked_plan(&want, args.adopt) {
         // programs reading the JSON learn of the refusal from it too; the
         // error still leaves by the door (stderr, exit 2)
         Err(PlanError::Conflicts(c)) if matches!(args.output, Format::Json) => {

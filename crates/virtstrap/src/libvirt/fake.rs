@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::xmltree::Element;
 
 use super::{
-    AddressSource, Backend, BackendError, BackendResult, DomainState, InterfaceAddress, Lease,
-    LockState, NetworkState, PoolState, VolumeState,
+    AddressSource, Backend, BackendError, BackendResult, DomainState, HostInfo, InterfaceAddress,
+    Lease, LockState, NetworkState, PoolState, VolumeState,
 };
 
 /// The fake host's objects.
@@ -33,6 +33,33 @@ pub struct FakeState {
     pub leases: BTreeMap<String, Vec<Lease>>,
     /// What each source knows of a domain's addresses.
     pub addresses: BTreeMap<(String, AddressSource), Vec<InterfaceAddress>>,
+    /// What the host says about itself (default: [`fake_host_info`]).
+    pub host_info: HostInfo,
+}
+
+/// A QEMU host where KVM works: libvirt 9.0.0, QEMU 7.2.0, x86_64
+/// guests of type `qemu` and `kvm`, the DAC security model as uid and
+/// gid 64055 (Debian's `libvirt-qemu`).
+pub fn fake_host_info() -> HostInfo {
+    HostInfo {
+        libvirt_version: 9_000_000,
+        hypervisor: "QEMU".into(),
+        hypervisor_version: 7_002_000,
+        capabilities: "<capabilities><host>\
+            <secmodel><model>none</model><doi>0</doi></secmodel>\
+            <secmodel><model>dac</model><doi>0</doi>\
+            <baselabel type='kvm'>+64055:+64055</baselabel>\
+            <baselabel type='qemu'>+64055:+64055</baselabel></secmodel></host>\
+            <guest><os_type>hvm</os_type><arch name='x86_64'>\
+            <domain type='qemu'/><domain type='kvm'/></arch></guest></capabilities>"
+            .into(),
+    }
+}
+
+impl Default for HostInfo {
+    fn default() -> Self {
+        fake_host_info()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -501,6 +528,11 @@ impl Backend for FakeBackend {
         let g = self.call(&format!("get addresses ({})", source.name()), domain)?;
         let key = (domain.to_string(), source);
         Ok(g.state.addresses.get(&key).cloned().unwrap_or_default())
+    }
+
+    fn host_info(&self) -> BackendResult<HostInfo> {
+        let g = self.call("get host info", "fake:///")?;
+        Ok(g.state.host_info.clone())
     }
 }
 

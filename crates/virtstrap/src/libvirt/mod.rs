@@ -110,6 +110,23 @@ pub struct LockState {
     pub record: String,
 }
 
+/// What a host says about itself: versions and capabilities, the facts
+/// the preflight checks (see [`crate::preflight`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostInfo {
+    /// libvirt's version on the host, as `major * 1_000_000 + minor *
+    /// 1_000 + release` (`virConnectGetLibVersion`).
+    pub libvirt_version: u64,
+    /// The driver's name (`QEMU`, `TEST`).
+    pub hypervisor: String,
+    /// The hypervisor's version, encoded as `libvirt_version`
+    /// (`virConnectGetVersion`).
+    pub hypervisor_version: u64,
+    /// The host's capabilities XML (`virConnectGetCapabilities`): which
+    /// guest architectures and domain types it runs, its security models.
+    pub capabilities: String,
+}
+
 /// A failed host operation: which, on what, and libvirt's own words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -232,4 +249,6 @@ pub trait Backend: Send + Sync {
         domain: &str,
         source: AddressSource,
     ) -> BackendResult<Vec<InterfaceAddress>>;
+    /// The host's versions and capabilities.
+    fn host_info(&self) -> BackendResult<HostInfo>;
 }

@@ -23,8 +23,8 @@ use virt::sys;
 use crate::xmltree::Element;
 
 use super::{
-    AddressSource, Backend, BackendError, BackendResult, DomainState, InterfaceAddress, Lease,
-    LockState, NetworkState, PoolState, VolumeState,
+    AddressSource, Backend, BackendError, BackendResult, DomainState, HostInfo, InterfaceAddress,
+    Lease, LockState, NetworkState, PoolState, VolumeState,
 };
 
 /// A connection to one libvirt host.
@@ -575,6 +575,16 @@ impl Backend for LibvirtBackend {
         source: AddressSource,
     ) -> BackendResult<Vec<InterfaceAddress>> {
         self.interface_addresses_impl(domain, source)
+    }
+
+    fn host_info(&self) -> BackendResult<HostInfo> {
+        let failed = |e| failed("get host info", &self.uri)(e);
+        Ok(HostInfo {
+            libvirt_version: self.conn.lib_version().map_err(failed)?.into(),
+            hypervisor: self.conn.driver_type().map_err(failed)?,
+            hypervisor_version: self.conn.hyp_version().map_err(failed)?.into(),
+            capabilities: self.conn.capabilities().map_err(failed)?,
+        })
     }
 }
 

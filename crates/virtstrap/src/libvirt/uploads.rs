@@ -136,4 +136,8 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     ) -> BackendResult<Vec<InterfaceAddress>> {
         self.real.interface_addresses(domain, source)
     }
+
+    fn host_info(&self) -> BackendResult<super::HostInfo> {
+        self.real.host_info()
+    }
 }

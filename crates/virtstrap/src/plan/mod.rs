@@ -21,7 +21,7 @@ pub mod address;
 pub mod desired;
 pub mod diff;
 pub mod placement;
-mod refusals;
+pub(crate) mod refusals;
 
 pub use action::{Action, Change, Plan, Step};
 pub use actual::{pool_marker, Actual};

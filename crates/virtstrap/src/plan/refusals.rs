@@ -13,7 +13,7 @@ use super::diff::half_made;
 /// make or find volumes in a stopped one. Pools that do not exist yet are
 /// the declared ones apply creates (or a missing base image's, reported
 /// on its own).
-pub(super) fn stopped_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+pub(crate) fn stopped_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
     for pool in want.pools_used() {
         if actual.pool(pool).is_some_and(|p| !p.active) {
             conflicts.push(format!(
@@ -27,7 +27,7 @@ pub(super) fn stopped_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec
 /// exists, is not this cluster's and is not running: domains on it cannot
 /// start, and virtstrap never starts what it does not own. (A declared
 /// network this cluster made is started by the plan instead.)
-pub(super) fn stopped_networks(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+pub(crate) fn stopped_networks(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
     for name in want.networks_used() {
         let Some(net) = actual.network(name) else {
             if !want.declares_network(name) {
@@ -50,7 +50,7 @@ pub(super) fn stopped_networks(want: &Desired, actual: &Actual, conflicts: &mut 
 /// Every pool the nodes' volumes go in that is neither on the host nor
 /// declared: apply would define the domain and then fail on its first
 /// volume. All of them are listed, with the nodes that use each.
-pub(super) fn missing_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+pub(crate) fn missing_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
     for pool in want.pools_used() {
         if want.declares_pool(pool) || !matches!(actual.pools.get(pool), Some(None)) {
             continue;
@@ -75,7 +75,7 @@ pub(super) fn missing_pools(want: &Desired, actual: &Actual, conflicts: &mut Vec
 
 /// A declared pool the host has at another directory: the spec's volumes
 /// would not be where the spec says (and a pool is never moved).
-pub(super) fn pool_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+pub(crate) fn pool_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
     for (name, path) in &want.pool_paths {
         let Some(have) = actual.pool(name) else {
             continue;
@@ -101,7 +101,7 @@ pub(super) fn pool_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<
 /// A declared network the host already has, that is not this cluster's
 /// and is not what the spec declares (another mode, cidr or bridge): it
 /// would be used as the host has it, silently, and never changed.
-pub(super) fn network_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+pub(crate) fn network_clashes(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
     for net in &want.networks {
         let Some(have) = actual.network(&net.name) else {
             continue;
@@ -128,7 +128,7 @@ pub(super) fn network_clashes(want: &Desired, actual: &Actual, conflicts: &mut V
 
 /// How the host's network differs from the declaration, each as
 /// `what X on the host, Y in the spec`.
-pub(super) fn shape_differences(
+pub(crate) fn shape_differences(
     declared: &crate::spec::Network,
     have: &NetworkShape,
 ) -> Vec<String> {
@@ -153,7 +153,7 @@ pub(super) fn shape_differences(
     out
 }
 
-pub(super) fn missing_base_image(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
+pub(crate) fn missing_base_image(want: &Desired, actual: &Actual, conflicts: &mut Vec<String>) {
     let Some((pool, volume)) = &want.base_image else {
         return;
     };

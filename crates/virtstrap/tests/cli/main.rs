@@ -4,9 +4,11 @@
 //!
 //! - [`butane`]: `virtstrap butane` and `butane` argv[0] mode;
 //! - [`init_validate`]: `virtstrap init` and `virtstrap validate`;
+//! - [`doctor`]: `virtstrap doctor` and the refusals of plan and apply;
 //! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`.
 
 mod butane;
+mod doctor;
 mod host;
 mod init_validate;
 mod util;
