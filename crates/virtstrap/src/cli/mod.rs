@@ -15,6 +15,7 @@ use crate::spec::SpecError;
 
 mod butane;
 mod converge;
+mod fleet;
 mod host;
 mod init;
 mod inventory;

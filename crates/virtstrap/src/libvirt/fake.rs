@@ -33,6 +33,8 @@ pub struct FakeState {
     pub leases: BTreeMap<String, Vec<Lease>>,
     /// What each source knows of a domain's addresses.
     pub addresses: BTreeMap<(String, AddressSource), Vec<InterfaceAddress>>,
+    /// Free memory in bytes (`None`: 8 GiB).
+    pub free_memory: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -501,6 +503,11 @@ impl Backend for FakeBackend {
         let g = self.call(&format!("get addresses ({})", source.name()), domain)?;
         let key = (domain.to_string(), source);
         Ok(g.state.addresses.get(&key).cloned().unwrap_or_default())
+    }
+
+    fn free_memory(&self) -> BackendResult<u64> {
+        let g = self.call("get free memory", "host")?;
+        Ok(g.state.free_memory.unwrap_or(8 << 30))
     }
 }
 

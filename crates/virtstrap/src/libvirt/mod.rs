@@ -232,4 +232,7 @@ pub trait Backend: Send + Sync {
         domain: &str,
         source: AddressSource,
     ) -> BackendResult<Vec<InterfaceAddress>>;
+
+    /// The host's free memory in bytes (what placement spreads by).
+    fn free_memory(&self) -> BackendResult<u64>;
 }

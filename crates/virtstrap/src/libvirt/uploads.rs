@@ -136,4 +136,8 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     ) -> BackendResult<Vec<InterfaceAddress>> {
         self.real.interface_addresses(domain, source)
     }
+
+    fn free_memory(&self) -> BackendResult<u64> {
+        self.real.free_memory()
+    }
 }
