@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod fleet;
 pub mod fsutil;
 pub mod inventory;
 pub mod libvirt;

@@ -69,11 +69,23 @@ pub struct Session {
 impl Session {
     /// Connect to `uri` and read the host facts for `cluster`.
     pub fn open(
-        mut cluster: Cluster,
+        cluster: Cluster,
         butane: ButaneSet,
         uri: &str,
         opts: DomainOptions,
     ) -> Result<Session, SessionError> {
+        let backend = connect(uri)?;
+        Session::with_backend(cluster, butane, backend, opts)
+    }
+
+    /// The session for `cluster` on a host already connected.
+    pub fn with_backend(
+        mut cluster: Cluster,
+        butane: ButaneSet,
+        backend: LibvirtBackend,
+        opts: DomainOptions,
+    ) -> Result<Session, SessionError> {
+        let uri = backend.uri();
         let kvm_nodes = cluster
             .nodes
             .iter()
@@ -86,21 +98,14 @@ impl Session {
                 n.domain_type = DomainType::Test;
             }
         }
-        let backend = LibvirtBackend::connect(Some(uri)).map_err(|e| SessionError::Connect {
-            uri: uri.to_string(),
-            why: match e {
-                BackendError::Libvirt { message, .. } => message,
-                other => other.to_string(),
-            },
-        })?;
         let host = host_facts(&backend, &cluster).map_err(|source| SessionError::Read {
-            uri: uri.to_string(),
+            uri: uri.clone(),
             source,
         })?;
         Ok(Session {
             cluster,
             butane,
-            uri: uri.to_string(),
+            uri,
             backend,
             host,
             opts,
@@ -140,6 +145,17 @@ pub fn spec_checks_of(
         commandline_fw_cfg: s.opts.qemu_commandline_fw_cfg,
     };
     all_checks(info, view, Some(&facts))
+}
+
+/// Connect to `uri`; libvirt's refusal as a [`SessionError::Connect`].
+pub fn connect(uri: &str) -> Result<LibvirtBackend, SessionError> {
+    LibvirtBackend::connect(Some(uri)).map_err(|e| SessionError::Connect {
+        uri: uri.to_string(),
+        why: match e {
+            BackendError::Libvirt { message, .. } => message,
+            other => other.to_string(),
+        },
+    })
 }
 
 /// The paths of the pools the nodes use, as the host has them.

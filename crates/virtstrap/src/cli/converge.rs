@@ -10,10 +10,11 @@ use clap::Args;
 
 use crate::apply;
 use crate::apply::lock::{with_lock, LockOptions};
+use crate::fleet::Member;
 use crate::plan::{destroy_plan, Desired, Plan, Step};
 use crate::session::Session;
 
-use super::host::{print_plan, Format, HostArgs};
+use super::host::{print_plan, Format, HostArgs, Opened};
 use super::spec_args::IgnitionErrors;
 use super::BadInput;
 
@@ -54,27 +55,49 @@ pub struct DestroyArgs {
 
 /// How apply and destroy carry out their plan.
 #[derive(Debug, Args)]
-struct RunArgs {
+pub(super) struct RunArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
-    yes: bool,
-    /// Nodes worked on at the same time
+    pub(super) yes: bool,
+    /// Nodes worked on at the same time (on each host)
     #[arg(long, value_name = "N", default_value_t = 4)]
-    parallel: usize,
+    pub(super) parallel: usize,
     /// Wait up to DURATION (30s, 5m) for another run's cluster lock
     /// instead of refusing at once
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    lock_timeout: Option<Duration>,
+    pub(super) lock_timeout: Option<Duration>,
     /// Break the cluster lock another run holds (only if that run is gone)
     #[arg(long)]
-    force_unlock: bool,
+    pub(super) force_unlock: bool,
+    /// With hosts: (several hosts), go ahead on the hosts that answer,
+    /// leaving out those that do not and every node that may be on them
+    #[arg(long)]
+    pub(super) partial: bool,
 }
 
 /// `virtstrap apply`.
 pub fn apply(args: &ApplyArgs) -> Result<()> {
     let adopt = args.adopt;
+    let s = match args.host.open_any(args.run.partial, false)? {
+        Opened::One(s) => *s,
+        Opened::Fleet(f) => {
+            let (cluster, fleet) = *f;
+            if args.wait.wait {
+                return Err(BadInput(
+                    "apply --wait does not yet wait on a cluster over several hosts \
+                     (hosts:): run apply without --wait"
+                        .into(),
+                )
+                .into());
+            }
+            let make = |m: &Member, w: &Desired| m.session.checked_plan(w, adopt);
+            let q = "Apply these steps?";
+            super::fleet::converge(&cluster, &fleet, &args.run, "apply", q, &make)?;
+            return super::fleet::unfinished(&fleet, "apply");
+        }
+    };
     let (s, want, plan) = converge(
-        &args.host,
+        s,
         &args.run,
         args.wait.output,
         "apply",
@@ -91,8 +114,20 @@ pub fn apply(args: &ApplyArgs) -> Result<()> {
 
 /// `virtstrap destroy`.
 pub fn destroy(args: &DestroyArgs) -> Result<()> {
+    // a host down does not stop destroy: it removes what it can reach
+    // and names what is left
+    let s = match args.host.open_any(true, true)? {
+        Opened::One(s) => *s,
+        Opened::Fleet(f) => {
+            let (cluster, fleet) = *f;
+            let make = |m: &Member, w: &Desired| destroy_plan(&m.session.backend, w);
+            let q = "Destroy these objects?";
+            super::fleet::converge(&cluster, &fleet, &args.run, "destroy", q, &make)?;
+            return super::fleet::unfinished(&fleet, "destroy");
+        }
+    };
     converge(
-        &args.host,
+        s,
         &args.run,
         Format::Text,
         "destroy",
@@ -104,18 +139,17 @@ pub fn destroy(args: &DestroyArgs) -> Result<()> {
 
 /// Ctrl-C, or a lock broken by another run: stop new work, as a failure
 /// does (steps under way finish, so what was made stays consistent).
-static STOP: AtomicBool = AtomicBool::new(false);
+pub(super) static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Under the lock: plan with `make`, show it, confirm, execute.
 fn converge(
-    host: &HostArgs,
+    s: Session,
     run: &RunArgs,
     format: Format,
     verb: &str,
     question: &str,
     make: impl Fn(&Session, &Desired) -> Result<Plan>,
 ) -> Result<(Session, Desired, Plan)> {
-    let s = host.open()?;
     let want = s.desired().map_err(IgnitionErrors::from)?;
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
     let opts = LockOptions {
@@ -145,7 +179,7 @@ fn converge(
 }
 
 /// Ask on a terminal; refuse without one.
-fn confirm(question: &str, yes: bool) -> Result<()> {
+pub(super) fn confirm(question: &str, yes: bool) -> Result<()> {
     if yes {
         return Ok(());
     }

@@ -5,11 +5,14 @@
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use crate::fleet::Fleet;
 use crate::plan::Plan;
 use crate::render::domain::DomainOptions;
 use crate::session::{resolve_uri, Session};
+use crate::spec::Cluster;
 
-use super::spec_args::SpecArgs;
+use super::spec_args::{Loaded, SpecArgs};
+use super::BadInput;
 
 /// Where to connect and what the spec is.
 #[derive(Debug, Args)]
@@ -40,19 +43,42 @@ impl HostArgs {
         &self.spec.file
     }
 
-    /// Load the spec and connect to its host.
+    /// Load the spec and connect to its host. A spec over several
+    /// hosts is refused: the commands that call this do not run one.
     pub fn open(&self) -> anyhow::Result<Session> {
         let loaded = self.spec.load()?;
         if !loaded.cluster.hosts.is_empty() {
-            // read and checked, but not yet planned across hosts: refuse
-            // rather than put every node on one host
-            return Err(super::BadInput(format!(
-                "{}: hosts: (a cluster over several libvirt hosts) is checked by validate, \
-                 but plan, apply and the other host commands do not run it yet: remove hosts:, \
-                 host: and placement: and give connect: to use one host",
-                self.spec.file.display()
-            ))
-            .into());
+            return Err(self.not_over_hosts().into());
+        }
+        match self.connect(loaded, false, false)? {
+            Opened::One(s) => Ok(*s),
+            Opened::Fleet(_) => Err(self.not_over_hosts().into()),
+        }
+    }
+
+    /// Load the spec and connect to its host, or (`hosts:`) to every
+    /// host it names; `partial`: leave out the hosts that do not answer.
+    /// `destroy`: each host's share holds every node of the cluster found
+    /// there (see [`Fleet::open`]).
+    pub fn open_any(&self, partial: bool, destroy: bool) -> anyhow::Result<Opened> {
+        self.connect(self.spec.load()?, partial, destroy)
+    }
+
+    fn connect(&self, loaded: Loaded, partial: bool, destroy: bool) -> anyhow::Result<Opened> {
+        let opts = DomainOptions {
+            explain: false,
+            qemu_commandline_fw_cfg: self.qemu_commandline_fw_cfg,
+        };
+        if !loaded.cluster.hosts.is_empty() {
+            if let Some(uri) = &self.connect {
+                return Err(BadInput(format!(
+                    "--connect {uri}: {} names its hosts (hosts:); drop --connect",
+                    self.spec.file.display()
+                ))
+                .into());
+            }
+            let fleet = Fleet::open(&loaded.cluster, &loaded.butane, opts, partial, destroy)?;
+            return Ok(Opened::Fleet(Box::new((loaded.cluster, fleet))));
         }
         let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
         let uri = resolve_uri(
@@ -60,12 +86,29 @@ impl HostArgs {
             env.as_deref(),
             loaded.cluster.connect.as_deref(),
         );
-        let opts = DomainOptions {
-            explain: false,
-            qemu_commandline_fw_cfg: self.qemu_commandline_fw_cfg,
-        };
-        Ok(Session::open(loaded.cluster, loaded.butane, &uri, opts)?)
+        Ok(Opened::One(Box::new(Session::open(
+            loaded.cluster,
+            loaded.butane,
+            &uri,
+            opts,
+        )?)))
     }
+
+    fn not_over_hosts(&self) -> BadInput {
+        BadInput(format!(
+            "{}: hosts: (a cluster over several libvirt hosts) is run by plan, apply and \
+             destroy; this command does not run it yet",
+            self.spec.file.display()
+        ))
+    }
+}
+
+/// A spec connected: one host, or several.
+pub enum Opened {
+    /// A spec without `hosts:`.
+    One(Box<Session>),
+    /// A spec over several hosts: the whole cluster and its hosts.
+    Fleet(Box<(Cluster, Fleet)>),
 }
 
 /// The plan for people, or for programs as one line of JSON.

@@ -16,6 +16,7 @@ use crate::spec::SpecError;
 mod butane;
 mod converge;
 mod doctor;
+mod fleet;
 mod host;
 mod init;
 mod inventory;

@@ -4,7 +4,7 @@ use clap::Args as ClapArgs;
 
 use crate::plan::PlanError;
 
-use super::host::{plan_json, print_plan, Format, HostArgs};
+use super::host::{plan_json, print_plan, Format, HostArgs, Opened};
 use super::spec_args::IgnitionErrors;
 
 /// Show what apply would change on the host, and why.
@@ -27,7 +27,18 @@ pub struct Args {
 
 /// Run the command.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let s = args.host.open()?;
+    let s = match args.host.open_any(false, false)? {
+        Opened::One(s) => *s,
+        Opened::Fleet(f) => {
+            let (cluster, fleet) = *f;
+            let wants = super::fleet::desired(&fleet)?;
+            let adopt = args.adopt;
+            let plans =
+                super::fleet::plans(&fleet, &wants, &|m, w| m.session.checked_plan(w, adopt))?;
+            super::fleet::print(&cluster, &fleet, &plans, args.output);
+            return Ok(());
+        }
+    };
     let want = s.desired().map_err(IgnitionErrors::from)?;
     let plan = match s.checked_plan(&want, args.adopt) {
         // programs reading the JSON learn of the refusal from it too; the

@@ -33,6 +33,8 @@ pub struct FakeState {
     pub leases: BTreeMap<String, Vec<Lease>>,
     /// What each source knows of a domain's addresses.
     pub addresses: BTreeMap<(String, AddressSource), Vec<InterfaceAddress>>,
+    /// Free memory in bytes (`None`: 8 GiB).
+    pub free_memory: Option<u64>,
     /// What the host says about itself (default: [`fake_host_info`]).
     pub host_info: HostInfo,
 }
@@ -533,6 +535,11 @@ impl Backend for FakeBackend {
     fn host_info(&self) -> BackendResult<HostInfo> {
         let g = self.call("get host info", "fake:///")?;
         Ok(g.state.host_info.clone())
+    }
+
+    fn free_memory(&self) -> BackendResult<u64> {
+        let g = self.call("get free memory", "host")?;
+        Ok(g.state.free_memory.unwrap_or(8 << 30))
     }
 }
 

@@ -251,4 +251,7 @@ pub trait Backend: Send + Sync {
     ) -> BackendResult<Vec<InterfaceAddress>>;
     /// The host's versions and capabilities.
     fn host_info(&self) -> BackendResult<HostInfo>;
+
+    /// The host's free memory in bytes (what placement spreads by).
+    fn free_memory(&self) -> BackendResult<u64>;
 }

@@ -586,6 +586,35 @@ impl Backend for LibvirtBackend {
             capabilities: self.conn.capabilities().map_err(failed)?,
         })
     }
+
+    fn free_memory(&self) -> BackendResult<u64> {
+        match self.conn.free_memory() {
+            Ok(bytes) => Ok(bytes),
+            // a driver without it (libvirt's test driver): its memory
+            // minus what its running domains were given
+            Err(_) => self.free_memory_by_node_info(),
+        }
+    }
+}
+
+impl LibvirtBackend {
+    /// The host's memory less its running domains' (libvirt's node info
+    /// and domain info), for drivers that do not report free memory.
+    fn free_memory_by_node_info(&self) -> BackendResult<u64> {
+        let op = "get free memory";
+        let info = self.conn.node_info().map_err(failed(op, "host"))?;
+        let flags = sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE;
+        let running = self
+            .conn
+            .list_all_domains(flags)
+            .map_err(failed(op, "host"))?;
+        let used: u64 = running
+            .iter()
+            .filter_map(|d| d.info().ok())
+            .map(|i| i.memory)
+            .sum();
+        Ok(info.memory.saturating_sub(used) * 1024)
+    }
 }
 
 #[cfg(test)]

@@ -140,4 +140,8 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     fn host_info(&self) -> BackendResult<super::HostInfo> {
         self.real.host_info()
     }
+
+    fn free_memory(&self) -> BackendResult<u64> {
+        self.real.free_memory()
+    }
 }

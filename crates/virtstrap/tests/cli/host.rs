@@ -141,25 +141,51 @@ fn an_unreachable_uri_is_one_clear_line_and_exit_1() {
     );
 }
 
-/// A spec over several hosts validates, and the host commands refuse it
-/// (exit 2, nothing reached) until they plan across hosts.
+/// A spec over several hosts: a host that does not answer stops plan and
+/// apply (exit 1, named, nothing changed) unless --partial; the commands
+/// that do not run such a spec yet refuse it (exit 2).
 #[test]
-fn a_spec_over_several_hosts_is_refused_by_the_host_commands() {
+fn a_spec_over_several_hosts_with_one_down() {
     let dir = Dir::new();
     dir.write(
         "cluster.yaml",
-        "name: multi\nimage: {pool: default, volume: base.qcow2}\n\
-         hosts:\n  a: test:///default\n  b: qemu+tcp://192.0.2.1/system\n\
+        "name: multi\nimage: {pool: default-pool, volume: base.qcow2}\n\
+         hosts:\n  a: test:///default\n  b: qemu+tcp://127.0.0.1:1/system\n\
+         defaults: { disk: { pool: default-pool, size: 1GiB } }\n\
          nodes:\n  - { name: n, count: 2, placement: spread, networks: [], domain_type: qemu }\n",
     );
     dir.command()
         .args(["validate", "-f", "cluster.yaml"])
         .run()
         .assert_ok();
-    for command in ["plan", "apply", "destroy", "status"] {
-        let out = dir.command().args([command, "-f", "cluster.yaml"]).run();
+    for command in [&["plan"][..], &["apply", "--yes"]] {
+        let out = dir
+            .command()
+            .args(command.iter().copied().chain(["-f", "cluster.yaml"]))
+            .run();
+        out.assert_exit(1);
+        out.check_stderr_contains("host b (qemu+tcp://127.0.0.1:1/system) did not answer")
+            .and_then(|()| out.check_stderr_contains("nothing was changed on any host"))
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    }
+    let out = dir
+        .command()
+        .args(["apply", "--yes", "--partial", "-f", "cluster.yaml"])
+        .run();
+    out.check_stderr_contains("skipped host b")
+        .and_then(|()| {
+            out.check_stderr_contains(
+                "skipped nodes that may be on a host that did not answer: n1, n2",
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    for command in [&["status"][..], &["ssh", "n1"]] {
+        let out = dir
+            .command()
+            .args(command.iter().copied().chain(["-f", "cluster.yaml"]))
+            .run();
         out.assert_exit(2);
-        out.check_stderr_contains("hosts: (a cluster over several libvirt hosts)")
-            .unwrap_or_else(|e| panic!("{command}: {e}"));
+        out.check_stderr_contains("this command does not run it yet")
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
     }
 }
