@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
+mod gate;
 pub mod real;
 mod real_addr;
 mod real_lock;

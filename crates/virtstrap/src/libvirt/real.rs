@@ -20,6 +20,7 @@ use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 use virt::sys;
 
+use super::gate::Gate;
 use crate::xmltree::Element;
 
 use super::{
@@ -32,6 +33,8 @@ use super::{
 pub struct LibvirtBackend {
     conn: Connect,
     uri: String,
+    /// Calls in flight on `conn` (see [`super::gate`]).
+    gate: Gate,
 }
 
 impl LibvirtBackend {
@@ -49,7 +52,11 @@ impl LibvirtBackend {
             Ok(u) => u,
             Err(_) => object.to_string(),
         };
-        Ok(LibvirtBackend { conn, uri })
+        Ok(LibvirtBackend {
+            conn,
+            uri,
+            gate: Gate::default(),
+        })
     }
 
     /// The connection, for the lock's own file.
@@ -244,6 +251,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn domains(&self) -> BackendResult<Vec<String>> {
+        let _place = self.gate.enter();
         let op = "list domains";
         let flags = sys::VIR_CONNECT_LIST_DOMAINS_PERSISTENT;
         let doms = self.conn.list_all_domains(flags).map_err(failed(op, ""))?;
@@ -257,6 +265,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn domain(&self, name: &str) -> BackendResult<Option<DomainState>> {
+        let _place = self.gate.enter();
         let (op, object) = ("get domain", name.to_string());
         let found = found(
             self.conn.lookup_domain_by_name(name),
@@ -273,6 +282,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn define_domain(&self, xml: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "define domain";
         let object = name_of(op, xml)?;
         let xml = self.with_existing_uuid(xml)?;
@@ -283,18 +293,21 @@ impl Backend for LibvirtBackend {
     }
 
     fn start_domain(&self, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "start domain";
         let dom = self.lookup_domain(op, name)?;
         dom.create().map_err(failed(op, name))
     }
 
     fn stop_domain(&self, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "stop domain";
         let dom = self.lookup_domain(op, name)?;
         dom.destroy().map_err(failed(op, name))
     }
 
     fn undefine_domain(&self, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let (op, object) = ("undefine domain", name.to_string());
         let dom = self.lookup_domain(op, name)?;
         // libvirt would turn a running domain transient and leave it
@@ -309,6 +322,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn pool(&self, name: &str) -> BackendResult<Option<PoolState>> {
+        let _place = self.gate.enter();
         let (op, object) = ("get pool", name.to_string());
         let found = found(
             self.conn.lookup_storage_pool_by_name(name),
@@ -330,6 +344,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn create_pool(&self, xml: &str, marker: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "create pool";
         let object = name_of(op, xml)?;
         let build = sys::VIR_STORAGE_POOL_CREATE_WITH_BUILD;
@@ -351,6 +366,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn finish_pool(&self, name: &str, marker: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let (op, object) = ("finish pool", name.to_string());
         let pool = self.lookup_pool(op, name)?;
         let marker_name = name_of(op, marker)?;
@@ -362,6 +378,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn delete_pool(&self, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let (op, object) = ("delete pool", name.to_string());
         let pool = self.lookup_pool(op, name)?;
         let was_active = pool.is_active().map_err(failed(op, &object))?;
@@ -391,6 +408,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn network(&self, name: &str) -> BackendResult<Option<NetworkState>> {
+        let _place = self.gate.enter();
         let (op, object) = ("get network", name.to_string());
         let found = found(
             self.conn.lookup_network_by_name(name),
@@ -410,6 +428,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn create_network(&self, xml: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "create network";
         let object = name_of(op, xml)?;
         let net = self
@@ -424,6 +443,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn start_network(&self, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let (op, object) = ("start network", name.to_string());
         let net = self.lookup_network(op, name)?;
         net.create()
@@ -432,6 +452,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn delete_network(&self, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let (op, object) = ("delete network", name.to_string());
         let net = self.lookup_network(op, name)?;
         if net.is_active().map_err(failed(op, &object))? {
@@ -447,10 +468,12 @@ impl Backend for LibvirtBackend {
     }
 
     fn add_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         self.update_dhcp_host(network, host_xml, sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST)
     }
 
     fn volumes(&self, pool: &str) -> BackendResult<Vec<String>> {
+        let _place = self.gate.enter();
         let op = "list volumes";
         let p = self.lookup_pool(op, pool)?;
         let object = pool.to_string();
@@ -465,6 +488,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn volume(&self, pool: &str, name: &str) -> BackendResult<Option<VolumeState>> {
+        let _place = self.gate.enter();
         let (op, object) = ("get volume", format!("{pool}/{name}"));
         let missing_pool = ErrorNumber::NoStoragePool;
         let p = found(
@@ -507,6 +531,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn create_volume(&self, pool: &str, xml: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "create volume";
         let object = format!("{pool}/{}", name_of(op, xml)?);
         let p = self.lookup_pool(op, pool)?;
@@ -516,6 +541,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn upload_volume(&self, pool: &str, name: &str, data: &[u8]) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let (op, object) = ("upload volume", format!("{pool}/{name}"));
         let vol = self.lookup_volume(op, pool, name)?;
         let stream = Stream::new(&self.conn, 0).map_err(failed(op, &object))?;
@@ -533,6 +559,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn resize_volume(&self, pool: &str, name: &str, capacity: u64) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "resize volume";
         let vol = self.lookup_volume(op, pool, name)?;
         vol.resize(capacity, 0)
@@ -540,32 +567,39 @@ impl Backend for LibvirtBackend {
     }
 
     fn delete_volume(&self, pool: &str, name: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         let op = "delete volume";
         let vol = self.lookup_volume(op, pool, name)?;
         vol.delete(0).map_err(failed(op, &format!("{pool}/{name}")))
     }
 
     fn lock_state(&self, name: &str) -> BackendResult<Option<LockState>> {
+        let _place = self.gate.enter();
         self.lock_state_impl(name)
     }
 
     fn create_lock(&self, name: &str, record: &str) -> BackendResult<Option<String>> {
+        let _place = self.gate.enter();
         self.create_lock_impl(name, record)
     }
 
     fn renew_lock(&self, name: &str, token: &str, record: &str) -> BackendResult<bool> {
+        let _place = self.gate.enter();
         self.renew_lock_impl(name, token, record)
     }
 
     fn remove_lock(&self, name: &str, token: &str) -> BackendResult<bool> {
+        let _place = self.gate.enter();
         self.remove_lock_impl(name, token)
     }
 
     fn delete_dhcp_host(&self, network: &str, host_xml: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
         self.update_dhcp_host(network, host_xml, sys::VIR_NETWORK_UPDATE_COMMAND_DELETE)
     }
 
     fn dhcp_leases(&self, network: &str) -> BackendResult<Vec<Lease>> {
+        let _place = self.gate.enter();
         self.dhcp_leases_impl(network)
     }
 
@@ -574,10 +608,12 @@ impl Backend for LibvirtBackend {
         domain: &str,
         source: AddressSource,
     ) -> BackendResult<Vec<InterfaceAddress>> {
+        let _place = self.gate.enter();
         self.interface_addresses_impl(domain, source)
     }
 
     fn host_info(&self) -> BackendResult<HostInfo> {
+        let _place = self.gate.enter();
         let failed = |e| failed("get host info", &self.uri)(e);
         Ok(HostInfo {
             libvirt_version: self.conn.lib_version().map_err(failed)?.into(),
@@ -588,6 +624,7 @@ impl Backend for LibvirtBackend {
     }
 
     fn free_memory(&self) -> BackendResult<u64> {
+        let _place = self.gate.enter();
         match self.conn.free_memory() {
             Ok(bytes) => Ok(bytes),
             // a driver without it (libvirt's test driver): its memory
