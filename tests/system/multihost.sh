@@ -66,6 +66,16 @@ check "the plan names each host" grep -q "on host box2 ($u2)" <<<"$out"
 check "re-plan is empty" test "$(steps)" = 0
 check "no lock left on box1" no_lock "$u1"
 check "no lock left on box2" no_lock "$u2"
+st=$("$bin" status -f "$work/cluster.yaml")
+check "status names each node's host" \
+  test "$(awk 'NR > 1 {print $1 "@" $2}' <<<"$st" | paste -sd' ')" = "a1@box1 a2@box1 b1@box2 b2@box2"
+check "status shows all four running" test "$(grep -c ' running ' <<<"$st")" = 4
+inv=$("$bin" inventory --format json -f "$work/cluster.yaml")
+check "the inventory names each node's libvirt host" test "$(python3 -c '
+import json, sys
+hv = json.load(sys.stdin)["_meta"]["hostvars"]
+print(" ".join(n + "@" + hv[n]["virtstrap_libvirt_host"] for n in sorted(hv)))' <<<"$inv")" = \
+  "a1@box1 a2@box1 b1@box2 b2@box2"
 
 bash "$hosts" down 2
 spec 192MiB "$pinned"
@@ -76,6 +86,9 @@ check "box1 is unchanged (a1 has $(memory_of "$u1" vs-mh-a1) KiB)" \
   test "$(memory_of "$u1" vs-mh-a1)" = 131072
 rc=0; "$bin" plan -f "$work/cluster.yaml" >/dev/null 2>&1 || rc=$?
 check "plan with box2 down fails, exit 1 (got $rc)" test "$rc" = 1
+rc=0; st=$("$bin" status -f "$work/cluster.yaml" 2>/dev/null) || rc=$?
+check "status with box2 down exits 1 (got $rc) and shows box2's nodes unknown" \
+  test "$rc/$(grep -c ' unknown ' <<<"$st")/$(grep -c ' running ' <<<"$st")" = 1/2/2
 bash "$hosts" start 2 >/dev/null
 out=$("$bin" apply --yes -f "$work/cluster.yaml" 2>&1) || { echo "$out"; false; }
 check "with box2 back, apply changes both" \
@@ -108,6 +121,31 @@ n1=$(on "$u1" | wc -w); n2=$(on "$u2" | wc -w)
 check "spread uses both hosts ($n1 + $n2)" test "$n1" -ge 1 -a "$n2" -ge 1 -a $((n1 + n2)) = 4
 check "spread: re-plan is empty" test "$(steps)" = 0
 "$bin" destroy --yes -f "$work/cluster.yaml" >/dev/null 2>&1
+
+# a network on both hosts: the address plan spans them, no address twice
+cat > "$work/cluster.yaml" <<YAML
+name: vs-mh
+image: { pool: default, volume: base.qcow2 }
+hosts: { box1: $u1, box2: $u2 }
+networks: [ { name: vs-mh-net, mode: isolated, cidr: 10.77.0.0/24 } ]
+defaults: { vcpus: 1, memory: 128MiB, disk: { pool: default, size: 1GiB },
+            networks: [ vs-mh-net ], domain_type: qemu }
+nodes:
+$pinned
+YAML
+out=$("$bin" apply --yes -f "$work/cluster.yaml" 2>&1) || { echo "$out"; false; }
+reserved() { virsh -c "$1" net-dumpxml vs-mh-net | grep -o "ip='10.77.0.[0-9]*'" | sort | paste -sd' '; }
+r1=$(reserved "$u1"); r2=$(reserved "$u2")
+check "box1 reserves its nodes' addresses ($r1)" test "$r1" = "ip='10.77.0.2' ip='10.77.0.3'"
+check "box2 reserves others ($r2)" test "$r2" = "ip='10.77.0.4' ip='10.77.0.5'"
+planned=$("$bin" inventory --planned --format json -f "$work/cluster.yaml" 2>/dev/null |
+  python3 -c 'import json,sys; hv=json.load(sys.stdin)["_meta"]["hostvars"]; print(" ".join(n+"="+hv[n]["ip"] for n in sorted(hv)))')
+check "the planned inventory has the same addresses ($planned)" \
+  test "$planned" = "a1=10.77.0.2 a2=10.77.0.3 b1=10.77.0.4 b2=10.77.0.5"
+check "re-plan with the network is empty" test "$(steps)" = 0
+"$bin" destroy --yes -f "$work/cluster.yaml" >/dev/null 2>&1
+check "destroy removes the network from both hosts" \
+  test -z "$(virsh -c "$u1" net-list --all --name | grep vs-mh-net)$(virsh -c "$u2" net-list --all --name | grep vs-mh-net)"
 
 spec 128MiB "$pinned"
 for round in 1 2 3 4 5; do

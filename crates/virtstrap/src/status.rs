@@ -135,6 +135,27 @@ fn drift(spec: &Sizes, host: &Sizes) -> Vec<String> {
 }
 
 impl NodeStatus {
+    /// A node whose host did not answer: state `unknown`, the spec's
+    /// sizes, nothing found.
+    pub fn unknown(c: &Cluster, node: &crate::spec::Node) -> NodeStatus {
+        NodeStatus {
+            node: node.name.clone(),
+            domain: c.domain_name(node),
+            state: "unknown",
+            spec: Sizes {
+                vcpus: Some(node.vcpus),
+                memory_mib: Some(node.memory_mib),
+                disk_bytes: Some(node.disk.size_bytes),
+            },
+            host: Sizes::default(),
+            drift: Vec::new(),
+            mac: node.networks.first().map(|n| nic_mac(c, &node.name, n)),
+            ip: None,
+            found: None,
+            console_log: "-".into(),
+        }
+    }
+
     /// The sizes to show: the host's where it has them, else the spec's.
     pub fn shown(&self) -> Sizes {
         Sizes {

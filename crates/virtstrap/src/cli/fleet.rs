@@ -244,6 +244,23 @@ fn execute(
     Err(anyhow!("{}", lines.join("\nerror: ")))
 }
 
+/// A read-only command that could not reach every host: an error naming
+/// them, after what it could show.
+pub(super) fn unreached(fleet: &Fleet, verb: &str) -> Result<()> {
+    if fleet.down.is_empty() {
+        return Ok(());
+    }
+    let hosts: Vec<String> = fleet
+        .down
+        .iter()
+        .map(|d| format!("{} ({}): {}", d.name, d.uri, d.why))
+        .collect();
+    Err(anyhow!(
+        "{verb} did not reach host {}; its nodes are shown as unknown",
+        hosts.join(", ")
+    ))
+}
+
 /// What a run with hosts down did not reach: for destroy an error (what
 /// is left, and where); for apply --partial, which asked for exactly
 /// that, a note.

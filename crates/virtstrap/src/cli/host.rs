@@ -43,19 +43,6 @@ impl HostArgs {
         &self.spec.file
     }
 
-    /// Load the spec and connect to its host. A spec over several
-    /// hosts is refused: the commands that call this do not run one.
-    pub fn open(&self) -> anyhow::Result<Session> {
-        let loaded = self.spec.load()?;
-        if !loaded.cluster.hosts.is_empty() {
-            return Err(self.not_over_hosts().into());
-        }
-        match self.connect(loaded, false, false)? {
-            Opened::One(s) => Ok(*s),
-            Opened::Fleet(_) => Err(self.not_over_hosts().into()),
-        }
-    }
-
     /// Load the spec and connect to its host, or (`hosts:`) to every
     /// host it names; `partial`: leave out the hosts that do not answer.
     /// `destroy`: each host's share holds every node of the cluster found
@@ -94,13 +81,39 @@ impl HostArgs {
         )?)))
     }
 
-    fn not_over_hosts(&self) -> BadInput {
-        BadInput(format!(
-            "{}: hosts: (a cluster over several libvirt hosts) is run by plan, apply and \
-             destroy; this command does not run it yet",
-            self.spec.file.display()
-        ))
+    /// Connect to the host of `node`: the spec's one host, or (`hosts:`)
+    /// the one it is on or would be placed on.
+    pub fn open_for_node(&self, node: &str) -> anyhow::Result<Session> {
+        let (cluster, fleet) = match self.open_any(true, false)? {
+            Opened::One(s) => return Ok(*s),
+            Opened::Fleet(f) => *f,
+        };
+        node_index(&cluster, node)?;
+        let down: Vec<String> = fleet.down.iter().map(|d| d.name.clone()).collect();
+        let member = fleet
+            .members
+            .into_iter()
+            .find(|m| m.session.cluster.node(node).is_some());
+        member.map(|m| m.session).ok_or_else(|| {
+            anyhow::anyhow!(
+                "node {node} is on no host that answered (did not answer: {})",
+                down.join(", ")
+            )
+        })
     }
+}
+
+/// Where `name` is among the spec's nodes; exit 2 naming the nodes there
+/// are when it is not one.
+pub fn node_index(c: &Cluster, name: &str) -> anyhow::Result<usize> {
+    c.nodes.iter().position(|n| n.name == name).ok_or_else(|| {
+        let names: Vec<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
+        BadInput(format!(
+            "no node {name:?} in the spec; nodes: {}",
+            names.join(", ")
+        ))
+        .into()
+    })
 }
 
 /// A spec connected: one host, or several.

@@ -4,6 +4,7 @@
 //! [`discovered_addresses`]), hands both to the pure
 //! [`crate::inventory`] core, and writes what it returns.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::{Args as ClapArgs, ValueEnum};
 
+use crate::fleet::Fleet;
 use crate::inventory::{self, Addresses, Format, Inventory, GROUPS};
 use crate::render::domain::DomainOptions;
 use crate::render::ignition::ButaneSet;
@@ -98,23 +100,28 @@ impl From<FormatArg> for Format {
 /// How the host's addresses are found: [`discovered_addresses`] in
 /// `virtstrap-host`; `virtstrap`, which does not link libvirt, hands the
 /// command over instead (see [`Args::needs_host`]).
-pub type Discover = dyn Fn(&Cluster, Option<&str>) -> Result<Addresses>;
+pub type Discover = dyn Fn(&Cluster, Option<&str>) -> Result<Found>;
+
+/// What discovery found: each node's address, and (over several hosts)
+/// each node's host.
+pub type Found = (Addresses, BTreeMap<String, String>);
 
 /// Without libvirt: what `virtstrap` itself would run, were the command
 /// not handed over.
-pub fn no_host(_: &Cluster, _: Option<&str>) -> Result<Addresses> {
+pub fn no_host(_: &Cluster, _: Option<&str>) -> Result<Found> {
     anyhow::bail!("without --planned, inventory reads the host: run it through virtstrap-host")
 }
 
 /// Run the command.
 pub fn run_with(args: &Args, discover: &Discover) -> Result<()> {
     let cluster = load_spec(&args.spec)?;
-    let addresses = if args.planned {
-        inventory::planned_addresses(&cluster)
+    let (addresses, placed) = if args.planned {
+        (inventory::planned_addresses(&cluster), BTreeMap::new())
     } else {
         discover(&cluster, args.connect.as_deref())?
     };
-    let inv = inventory::build(&cluster, &addresses);
+    let mut inv = inventory::build(&cluster, &addresses);
+    inventory::place(&mut inv, &placed);
     warn(&cluster, &inv, args.planned);
     let text = inv.to_text(args.format.into());
     let Some(path) = &args.output else {
@@ -142,7 +149,10 @@ fn load_spec(args: &SpecArgs) -> Result<Cluster, SpecError> {
 
 /// Each node's address on its first network as the host has it: found
 /// (DHCP lease, ARP table, guest agent), else reserved for it.
-pub fn discovered_addresses(cluster: &Cluster, connect: Option<&str>) -> Result<Addresses> {
+pub fn discovered_addresses(cluster: &Cluster, connect: Option<&str>) -> Result<Found> {
+    if !cluster.hosts.is_empty() {
+        return discovered_over_hosts(cluster);
+    }
     let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
     let uri = resolve_uri(connect, env.as_deref(), cluster.connect.as_deref());
     let s = Session::open(
@@ -152,10 +162,31 @@ pub fn discovered_addresses(cluster: &Cluster, connect: Option<&str>) -> Result<
         DomainOptions::default(),
     )?;
     let found = addresses(&s.backend, &s.cluster)?;
-    Ok(found
+    let addresses = found
         .into_iter()
         .map(|a| (a.node.clone(), a.best()))
-        .collect())
+        .collect();
+    Ok((addresses, BTreeMap::new()))
+}
+
+/// [`discovered_addresses`] on every host of a cluster over several: a
+/// host that does not answer is an error (its nodes' addresses are not
+/// known).
+fn discovered_over_hosts(cluster: &Cluster) -> Result<Found> {
+    let opts = DomainOptions::default();
+    let fleet = Fleet::open(cluster, &ButaneSet::default(), opts, false, false)?;
+    let mut addrs = Addresses::new();
+    let mut placed = BTreeMap::new();
+    for m in &fleet.members {
+        let s = &m.session;
+        let found = addresses(&s.backend, &s.cluster)
+            .map_err(|e| anyhow::anyhow!(e).context(format!("host {}", m.name)))?;
+        for a in found {
+            placed.insert(a.node.clone(), m.name.clone());
+            addrs.insert(a.node.clone(), a.best());
+        }
+    }
+    Ok((addrs, placed))
 }
 
 /// Warn, on stderr, of hosts without an address and of an etcd group

@@ -10,8 +10,7 @@ use clap::Args as ClapArgs;
 use crate::render::host::console_log_path;
 use crate::wait::discover::addresses;
 
-use super::host::HostArgs;
-use super::BadInput;
+use super::host::{node_index, HostArgs};
 
 /// Log in to a node over SSH (as core)
 ///
@@ -54,7 +53,7 @@ pub struct ConsoleArgs {
 
 /// `virtstrap ssh`.
 pub fn ssh(args: &SshArgs) -> Result<()> {
-    let s = args.host.open()?;
+    let s = args.host.open_for_node(&args.node)?;
     let c = &s.cluster;
     let i = node_index(c, &args.node)?;
     let address = addresses(&s.backend, c)?.swap_remove(i);
@@ -83,7 +82,7 @@ pub fn ssh(args: &SshArgs) -> Result<()> {
 
 /// `virtstrap console`.
 pub fn console(args: &ConsoleArgs) -> Result<()> {
-    let s = args.host.open()?;
+    let s = args.host.open_for_node(&args.node)?;
     let c = &s.cluster;
     let node = &c.nodes[node_index(c, &args.node)?];
     let log = console_log_path(&s.host, &c.domain_name(node));
@@ -100,15 +99,4 @@ pub fn console(args: &ConsoleArgs) -> Result<()> {
         .arg(&log)
         .exec();
     Err(anyhow!("cannot run tail: {err}"))
-}
-
-fn node_index(c: &crate::spec::Cluster, name: &str) -> Result<usize> {
-    c.nodes.iter().position(|n| n.name == name).ok_or_else(|| {
-        let names: Vec<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
-        BadInput(format!(
-            "no node {name:?} in the spec; nodes: {}",
-            names.join(", ")
-        ))
-        .into()
-    })
 }

@@ -7,7 +7,10 @@ use serde_json::json;
 use crate::spec::size::human;
 use crate::status::{status, NodeStatus, Sizes};
 
-use super::host::{Format, HostArgs};
+use crate::fleet::Fleet;
+use crate::spec::Cluster;
+
+use super::host::{Format, HostArgs, Opened};
 
 /// Show each node as the host has it.
 ///
@@ -27,7 +30,10 @@ pub struct Args {
 
 /// Run the command.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let s = args.host.open()?;
+    let s = match args.host.open_any(true, false)? {
+        Opened::One(s) => *s,
+        Opened::Fleet(f) => return run_fleet(&f.0, &f.1, args.output),
+    };
     let rows = status(&s.backend, &s.cluster, &s.host)?;
     if args.output == Format::Json {
         let nodes: Vec<_> = rows.iter().map(row_json).collect();
@@ -35,8 +41,67 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         println!("{out:#}");
         return Ok(());
     }
-    print_table(&rows);
+    print_table(&[], &rows);
     Ok(())
+}
+
+/// Every node on every host, in spec order, each with its host's name;
+/// the nodes a host that did not answer may have are `unknown`, and the
+/// command then fails naming that host.
+fn run_fleet(cluster: &Cluster, fleet: &Fleet, format: Format) -> anyhow::Result<()> {
+    let read: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = fleet
+            .members
+            .iter()
+            .map(|m| {
+                let s = &m.session;
+                scope.spawn(move || status(&s.backend, &s.cluster, &s.host))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a host's status thread panicked"))
+            .collect()
+    });
+    let mut by_node = std::collections::HashMap::new();
+    for (m, rows) in fleet.members.iter().zip(read) {
+        let rows = rows.map_err(|e| anyhow::anyhow!(e).context(format!("host {}", m.name)))?;
+        for r in rows {
+            by_node.insert(r.node.clone(), (m.name.clone(), r));
+        }
+    }
+    let (hosts, rows): (Vec<String>, Vec<NodeStatus>) = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            by_node
+                .remove(&n.name)
+                .unwrap_or_else(|| ("-".into(), NodeStatus::unknown(cluster, n)))
+        })
+        .unzip();
+    if format == Format::Json {
+        let nodes: Vec<_> = rows
+            .iter()
+            .zip(&hosts)
+            .map(|(r, h)| {
+                let mut v = row_json(r);
+                v["host_name"] = json!(h);
+                v
+            })
+            .collect();
+        let down: Vec<_> = fleet
+            .down
+            .iter()
+            .map(|d| json!({"host": d.name, "uri": d.uri, "why": d.why}))
+            .collect();
+        println!(
+            "{:#}",
+            json!({ "cluster": cluster.name, "nodes": nodes, "down": down })
+        );
+    } else {
+        print_table(&hosts, &rows);
+    }
+    super::fleet::unreached(fleet, "status")
 }
 
 fn sizes_json(s: &Sizes) -> serde_json::Value {
@@ -88,9 +153,10 @@ fn cells(rows: &[NodeStatus]) -> Vec<[String; 10]> {
         .collect()
 }
 
-fn print_table(rows: &[NodeStatus]) {
-    let cells = cells(rows);
-    let heads = [
+/// The table; with `hosts` (one per row), a HOST column after NODE.
+fn print_table(hosts: &[String], rows: &[NodeStatus]) {
+    let mut cells: Vec<Vec<String>> = cells(rows).into_iter().map(Vec::from).collect();
+    let mut heads = vec![
         "NODE",
         "STATE",
         "VCPUS",
@@ -103,9 +169,16 @@ fn print_table(rows: &[NodeStatus]) {
         "DRIFT",
     ];
     // VCPUS, MEMORY and DISK are numbers: right-aligned
-    let right = [
+    let mut right = vec![
         false, false, true, true, true, false, false, false, false, false,
     ];
+    if !hosts.is_empty() {
+        heads.insert(1, "HOST");
+        right.insert(1, false);
+        for (c, h) in cells.iter_mut().zip(hosts) {
+            c.insert(1, h.clone());
+        }
+    }
     let width = |i: usize| {
         cells
             .iter()

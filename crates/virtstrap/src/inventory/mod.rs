@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use crate::render::addr;
-use crate::spec::{Cluster, Os, Role};
+use crate::spec::{Cluster, Os, Placement, Role};
 
 mod groups;
 mod ini;
@@ -90,6 +90,9 @@ pub struct Host {
     /// Variables the OS needs (Flatcar: Python and binaries in /opt/bin,
     /// as kubespray's `docs/operating_systems/flatcar.md` asks).
     pub os_vars: Vec<(&'static str, &'static str)>,
+    /// `virtstrap_libvirt_host`: the spec's name of the libvirt host the
+    /// node runs on, in a cluster over several (`hosts:`), where known.
+    pub libvirt_host: Option<String>,
 }
 
 impl Host {
@@ -106,6 +109,9 @@ impl Host {
         }
         vars.push(("ansible_user", self.ansible_user.clone()));
         vars.extend(self.os_vars.iter().map(|&(k, v)| (k, v.to_string())));
+        if let Some(h) = &self.libvirt_host {
+            vars.push(("virtstrap_libvirt_host", h.clone()));
+        }
         vars
     }
 }
@@ -208,6 +214,10 @@ pub fn build(cluster: &Cluster, addresses: &Addresses) -> Inventory {
                 .map(|i| format!("etcd{}", i + 1)),
             ansible_user: cluster.os.default_user().to_string(),
             os_vars: os_vars(cluster.os),
+            libvirt_host: match &node.placement {
+                Placement::Host(h) => Some(h.clone()),
+                Placement::Single | Placement::Spread => None,
+            },
         })
         .collect();
     Inventory {
@@ -217,6 +227,16 @@ pub fn build(cluster: &Cluster, addresses: &Addresses) -> Inventory {
         kube_node: with(Role::Worker),
         etcd,
         etcd_from,
+    }
+}
+
+/// Name the libvirt host of every node in `placed` (node -> host), as
+/// found on the hosts: spread nodes too.
+pub fn place(inv: &mut Inventory, placed: &BTreeMap<String, String>) {
+    for h in &mut inv.hosts {
+        if let Some(p) = placed.get(&h.name) {
+            h.libvirt_host = Some(p.clone());
+        }
     }
 }
 
