@@ -66,6 +66,9 @@ check "the plan names each host" grep -q "on host box2 ($u2)" <<<"$out"
 check "re-plan is empty" test "$(steps)" = 0
 check "no lock left on box1" no_lock "$u1"
 check "no lock left on box2" no_lock "$u2"
+rc=0; doc=$("$bin" doctor -f "$work/cluster.yaml" 2>&1) || rc=$?
+check "doctor checks both hosts (exit $rc)" \
+  test "$rc/$(grep -c '^host box[12] ' <<<"$doc")" = 0/2
 st=$("$bin" status -f "$work/cluster.yaml")
 check "status names each node's host" \
   test "$(awk 'NR > 1 {print $1 "@" $2}' <<<"$st" | paste -sd' ')" = "a1@box1 a2@box1 b1@box2 b2@box2"
@@ -87,6 +90,10 @@ check "box1 is unchanged (a1 has $(memory_of "$u1" vs-mh-a1) KiB)" \
 rc=0; "$bin" plan -f "$work/cluster.yaml" >/dev/null 2>&1 || rc=$?
 check "plan with box2 down fails, exit 1 (got $rc)" test "$rc" = 1
 rc=0; st=$("$bin" status -f "$work/cluster.yaml" 2>/dev/null) || rc=$?
+rc=0; doc=$("$bin" doctor -f "$work/cluster.yaml" 2>&1) || rc=$?
+check "doctor with box2 down exits 1 (got $rc), failing box2's daemon check" \
+  test "$rc/$(grep -c 'fail  daemon  cannot connect to '"$u2" <<<"$doc")" = 1/1
+check "and still checks box1" grep -q "pass  base image  default/base.qcow2 is there" <<<"$doc"
 check "status with box2 down exits 1 (got $rc) and shows box2's nodes unknown" \
   test "$rc/$(grep -c ' unknown ' <<<"$st")/$(grep -c ' running ' <<<"$st")" = 1/2/2
 bash "$hosts" start 2 >/dev/null

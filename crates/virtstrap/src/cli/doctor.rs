@@ -7,6 +7,7 @@ use anyhow::{anyhow, Result};
 use clap::Args as ClapArgs;
 use serde_json::json;
 
+use crate::fleet::{Fleet, FleetError};
 use crate::libvirt::real::LibvirtBackend;
 use crate::libvirt::{Backend, BackendError};
 use crate::plan::Actual;
@@ -15,7 +16,8 @@ use crate::render::domain::DomainOptions;
 use crate::session::{resolve_uri, spec_checks_of, Session, SessionError};
 
 use super::host::Format;
-use super::spec_args::{IgnitionErrors, SpecArgs};
+use super::spec_args::{IgnitionErrors, Loaded, SpecArgs};
+use super::BadInput;
 
 /// Check that this host can run the spec, before apply finds out.
 ///
@@ -68,6 +70,9 @@ pub fn run(args: &Args) -> Result<()> {
         ),
         None => None,
     };
+    if let Some(l) = loaded.as_ref().filter(|l| !l.cluster.hosts.is_empty()) {
+        return over_hosts(l, args);
+    }
     let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
     let spec_uri = loaded.as_ref().and_then(|l| l.cluster.connect.as_deref());
     let uri = resolve_uri(args.connect.as_deref(), env.as_deref(), spec_uri);
@@ -86,7 +91,11 @@ pub fn run(args: &Args) -> Result<()> {
         }
     };
     print(&uri, &checks, args.output);
-    let failed = checks.iter().filter(|c| c.outcome == Outcome::Fail).count();
+    failures(checks.iter().filter(|c| c.outcome == Outcome::Fail).count())
+}
+
+/// Exit 1 when checks failed.
+fn failures(failed: usize) -> Result<()> {
     if failed > 0 {
         return Err(anyhow!(
             "{failed} check{} failed",
@@ -94,6 +103,66 @@ pub fn run(args: &Args) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Every check on every host of a cluster over several (`hosts:`), each
+/// host's under its name; a host that does not answer fails its daemon
+/// check.
+fn over_hosts(l: &Loaded, args: &Args) -> Result<()> {
+    if let Some(uri) = &args.connect {
+        return Err(BadInput(format!(
+            "--connect {uri}: the spec names its hosts (hosts:); drop --connect"
+        ))
+        .into());
+    }
+    let opts = DomainOptions {
+        explain: false,
+        qemu_commandline_fw_cfg: args.qemu_commandline_fw_cfg,
+    };
+    let (members, down) = match Fleet::open(&l.cluster, &l.butane, opts, true, false) {
+        Ok(f) => (f.members, f.down),
+        Err(FleetError::NoneUp(down)) => (Vec::new(), down),
+        Err(e) => return Err(e.into()),
+    };
+    let mut per_host = Vec::new();
+    for h in &l.cluster.hosts {
+        let checks = match members.iter().find(|m| m.name == h.name) {
+            Some(m) => with_spec(&m.session)?,
+            None => {
+                let why = down
+                    .iter()
+                    .find(|d| d.name == h.name)
+                    .map(|d| d.why.as_str());
+                vec![daemon(&h.uri, why)]
+            }
+        };
+        per_host.push((h, checks));
+    }
+    let failed = per_host
+        .iter()
+        .flat_map(|(_, c)| c)
+        .filter(|c| c.outcome == Outcome::Fail)
+        .count();
+    match args.output {
+        Format::Text => {
+            for (h, checks) in &per_host {
+                println!("host {} ({}):", h.name, h.uri);
+                for c in checks {
+                    println!("  {}", c.to_string().replace('\n', "\n  "));
+                }
+            }
+        }
+        Format::Json => {
+            let hosts: Vec<_> = per_host
+                .iter()
+                .map(|(h, checks)| {
+                    json!({ "host": h.name, "uri": h.uri, "checks": checks_json(checks) })
+                })
+                .collect();
+            println!("{:#}", json!({ "hosts": hosts }));
+        }
+    }
+    failures(failed)
 }
 
 fn host_only(uri: &str) -> Result<Vec<Check>> {
@@ -131,19 +200,22 @@ fn print(uri: &str, checks: &[Check], format: Format) {
             }
         }
         Format::Json => {
-            let list: Vec<_> = checks
-                .iter()
-                .map(|c| {
-                    json!({
-                        "name": c.name,
-                        "outcome": c.outcome.name(),
-                        "detail": c.detail,
-                        "fix": c.fix,
-                        "refuses_apply": c.guards,
-                    })
-                })
-                .collect();
-            println!("{:#}", json!({ "uri": uri, "checks": list }));
+            println!("{:#}", json!({ "uri": uri, "checks": checks_json(checks) }));
         }
     }
+}
+
+fn checks_json(checks: &[Check]) -> Vec<serde_json::Value> {
+    checks
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "outcome": c.outcome.name(),
+                "detail": c.detail,
+                "fix": c.fix,
+                "refuses_apply": c.guards,
+            })
+        })
+        .collect()
 }
