@@ -154,7 +154,18 @@ check "re-plan with the network is empty" test "$(steps)" = 0
 check "destroy removes the network from both hosts" \
   test -z "$(virsh -c "$u1" net-list --all --name | grep vs-mh-net)$(virsh -c "$u2" net-list --all --name | grep vs-mh-net)"
 
+# two applies at once, each willing to wait: the locks are taken in one
+# order on every host, so neither waits on the other crosswise
 spec 128MiB "$pinned"
+timeout 120 "$bin" apply --yes --lock-timeout 2m -f "$work/cluster.yaml" >"$work/a" 2>&1 & a=$!
+timeout 120 "$bin" apply --yes --lock-timeout 2m -f "$work/cluster.yaml" >"$work/b" 2>&1 & b=$!
+ra=0; wait "$a" || ra=$?
+rb=0; wait "$b" || rb=$?
+check "two applies at once, both waiting for the locks, both succeed (exit $ra, $rb)" \
+  test "$ra$rb" = 00
+check "after them: converged" test "$(steps)/$(on "$u1")/$(on "$u2")" = "0/vs-mh-a1 vs-mh-a2/vs-mh-b1 vs-mh-b2"
+"$bin" destroy --yes -f "$work/cluster.yaml" >/dev/null 2>&1
+
 for round in 1 2 3 4 5; do
   "$bin" apply --yes -f "$work/cluster.yaml" >/dev/null 2>&1 &
   pid=$!
