@@ -67,7 +67,7 @@ impl LibvirtBackend {
         )
     }
 
-    fn lookup_pool(&self, op: &str, name: &str) -> BackendResult<StoragePool> {
+    pub(super) fn lookup_pool(&self, op: &str, name: &str) -> BackendResult<StoragePool> {
         let found = self.conn.lookup_storage_pool_by_name(name);
         required(
             found,
@@ -87,7 +87,12 @@ impl LibvirtBackend {
         )
     }
 
-    fn lookup_volume(&self, op: &str, pool: &str, name: &str) -> BackendResult<StorageVol> {
+    pub(super) fn lookup_volume(
+        &self,
+        op: &str,
+        pool: &str,
+        name: &str,
+    ) -> BackendResult<StorageVol> {
         let p = self.lookup_pool(op, pool)?;
         let found = p.lookup_storage_vol_by_name(name);
         let object = object(op, "volume", &format!("{pool}/{name}"));
@@ -575,6 +580,31 @@ impl Backend for LibvirtBackend {
         source: AddressSource,
     ) -> BackendResult<Vec<InterfaceAddress>> {
         self.interface_addresses_impl(domain, source)
+    }
+
+    fn upload_volume_from(
+        &self,
+        pool: &str,
+        name: &str,
+        len: u64,
+        data: &mut dyn std::io::Read,
+    ) -> BackendResult<()> {
+        self.upload_from_impl(pool, name, len, data)
+    }
+
+    fn download_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        out: &mut dyn std::io::Write,
+    ) -> BackendResult<u64> {
+        self.download_impl(pool, name, out)
+    }
+
+    fn refresh_pool(&self, pool: &str) -> BackendResult<()> {
+        let op = "refresh pool";
+        let p = self.lookup_pool(op, pool)?;
+        p.refresh(0).map_err(failed(op, pool))
     }
 }
 
