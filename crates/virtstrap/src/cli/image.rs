@@ -143,7 +143,8 @@ fn run_pull(a: &PullArgs) -> anyhow::Result<()> {
         std::env::var("HOME").ok().as_deref(),
     )
     .ok_or_else(|| bad("no cache directory: set XDG_CACHE_HOME or HOME".into()))?;
-    let fetcher = Fetcher::new();
+    let mut fetcher = Fetcher::new();
+    fetcher.quiet = a.output == Format::Json;
     let (artifact, local) = resolve(a, sha, &fetcher)?;
     let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
     let uri = resolve_uri(a.connect.as_deref(), env.as_deref(), None);
@@ -176,7 +177,10 @@ fn resolve(a: &PullArgs, sha: Option<Digest>, f: &Fetcher) -> anyhow::Result<(Ar
         check_url(url)?;
         return Ok((plain(url.clone(), sha, url.ends_with(".xz")), false));
     }
-    let arch = a.arch.clone().unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let arch = a
+        .arch
+        .clone()
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let stream = a.stream.as_deref().unwrap_or("stable");
     match a.os.unwrap_or(Os::Fcos) {
         Os::Fcos => {
@@ -185,7 +189,10 @@ fn resolve(a: &PullArgs, sha: Option<Digest>, f: &Fetcher) -> anyhow::Result<(Ar
                     "--stream {stream}: Fedora CoreOS streams are stable, testing and next"
                 )));
             }
-            let url = a.stream_url.clone().unwrap_or_else(|| source::fcos_stream_url(stream));
+            let url = a
+                .stream_url
+                .clone()
+                .unwrap_or_else(|| source::fcos_stream_url(stream));
             check_url(&url)?;
             let json = f.text(&url)?;
             Ok((source::parse_fcos_stream(&url, &json, &arch)?, false))
@@ -256,10 +263,16 @@ fn print_pulled(p: &Pulled, format: Format) {
         return;
     }
     if p.cleared_stale {
-        println!("deleted the half image a killed pull left in {}/{}", p.pool, p.volume);
+        println!(
+            "deleted the half image a killed pull left in {}/{}",
+            p.pool, p.volume
+        );
     }
     if p.already_there {
-        println!("volume {}/{} is already there, with these bytes", p.pool, p.volume);
+        println!(
+            "volume {}/{} is already there, with these bytes",
+            p.pool, p.volume
+        );
     } else {
         let size = p.bytes.map(|b| format!(" ({b} bytes)")).unwrap_or_default();
         println!("made volume {}/{}{size}", p.pool, p.volume);

@@ -165,7 +165,7 @@ impl Fetcher {
         if got != digest.hex {
             let _ = std::fs::remove_file(part);
             return Err(ImageError::Checksum {
-                what: format!("{url} ({} bytes)", have),
+                what: format!("{url} ({have} bytes)"),
                 algo: digest.algo.name(),
                 want: digest.hex.clone(),
                 got,
@@ -236,7 +236,9 @@ impl Transfer<'_> {
                 Err(e) => return Ok(Attempt::Cut(e.to_string())),
             };
             let chunk = buf.get(..n).unwrap_or_default();
-            self.file.write_all(chunk).context("writing the .part file")?;
+            self.file
+                .write_all(chunk)
+                .context("writing the .part file")?;
             self.hasher.update(chunk);
             *self.have += n as u64;
             self.progress.inc(n as u64);

@@ -105,7 +105,10 @@ mod tests {
         let c = |x, h| cache_dir(x, h).map(|p| p.display().to_string());
         assert_eq!(c(Some("/x"), Some("/h")).as_deref(), Some("/x/virtstrap"));
         // the spec ignores a relative XDG_CACHE_HOME
-        assert_eq!(c(Some("rel"), Some("/h")).as_deref(), Some("/h/.cache/virtstrap"));
+        assert_eq!(
+            c(Some("rel"), Some("/h")).as_deref(),
+            Some("/h/.cache/virtstrap")
+        );
         assert_eq!(c(None, None), None);
     }
 

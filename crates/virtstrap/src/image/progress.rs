@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-
 /// How often a plain progress line is printed at most.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 

@@ -65,7 +65,10 @@ pub struct Pulled {
 
 /// Pull `req` into its pool through `backend`.
 pub fn pull(backend: &dyn Backend, fetcher: &Fetcher, req: &Request) -> Result<Pulled> {
-    let volume = req.name.clone().unwrap_or_else(|| req.artifact.volume.clone());
+    let volume = req
+        .name
+        .clone()
+        .unwrap_or_else(|| req.artifact.volume.clone());
     check_volume_name(&volume)?;
     check_pool(backend, &req.pool)?;
     let cleared_stale = clear_stale(backend, &req.pool, &volume)?;
@@ -113,7 +116,8 @@ fn obtain(fetcher: &Fetcher, req: &Request) -> Result<(PathBuf, bool)> {
     if req.local {
         let path = PathBuf::from(&a.location);
         if let Some(d) = &a.digest {
-            let got = digest_of(&path, d.algo).with_context(|| format!("reading {}", a.location))?;
+            let got =
+                digest_of(&path, d.algo).with_context(|| format!("reading {}", a.location))?;
             if got != d.hex {
                 return Err(ImageError::Checksum {
                     what: a.location.clone(),
@@ -177,9 +181,9 @@ fn clear_stale(backend: &dyn Backend, pool: &str, volume: &str) -> Result<bool> 
         return Ok(false);
     }
     if backend.volume(pool, volume)?.is_some() {
-        backend
-            .delete_volume(pool, volume)
-            .with_context(|| format!("deleting the half image {pool}/{volume} a killed pull left"))?;
+        backend.delete_volume(pool, volume).with_context(|| {
+            format!("deleting the half image {pool}/{volume} a killed pull left")
+        })?;
     }
     backend.delete_volume(pool, &marker)?;
     Ok(true)

@@ -69,7 +69,10 @@ fn fcos_stream_bad_json_and_bad_digest_are_clear() {
         r#"{{"location":"https://e/x.qcow2.xz","sha256":"xyz","uncompressed-sha256":"{UNSHA}"}}"#
     );
     let e = parse_fcos_stream("u", &stream("x86_64", &disk), "x86_64").expect_err("bad hex");
-    assert!(e.to_string().contains("sha256 is not a sha256 digest"), "{e}");
+    assert!(
+        e.to_string().contains("sha256 is not a sha256 digest"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -88,7 +91,9 @@ fn digests_prefer_sha256_then_sha512_of_the_named_file() {
     let d = parse_digests("u", &with256, FLATCAR_IMAGE).expect("sha256");
     assert_eq!(d.algo, Algo::Sha256);
     let e = parse_digests("https://d/DIGESTS", &text, "missing.img").expect_err("none");
-    assert!(e.to_string().contains("no SHA256 or SHA512 digest of missing.img"));
+    assert!(e
+        .to_string()
+        .contains("no SHA256 or SHA512 digest of missing.img"));
 }
 
 #[test]

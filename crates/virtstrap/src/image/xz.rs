@@ -169,7 +169,9 @@ mod tests {
     }
 
     fn sample(n: usize) -> Vec<u8> {
-        (0..n).map(|i| (i * 7 % 251) as u8 ^ (i >> 12) as u8).collect()
+        (0..n)
+            .map(|i| (i * 7 % 251) as u8 ^ (i >> 12) as u8)
+            .collect()
     }
 
     #[test]
@@ -182,7 +184,11 @@ mod tests {
         two_streams.extend([0u8; 8]);
         two_streams.extend(compress(&data[..1000], 0));
         two_streams.extend([0u8; 4]);
-        let cases = [(one, 3 << 20), (many.clone(), 3 << 20), (two_streams, 1000 + (3 << 20))];
+        let cases = [
+            (one, 3 << 20),
+            (many.clone(), 3 << 20),
+            (two_streams, 1000 + (3 << 20)),
+        ];
         for (bytes, want) in cases {
             let p = dir.path().join("x.xz");
             std::fs::write(&p, &bytes).expect("write");
@@ -192,7 +198,10 @@ mod tests {
         let p = dir.path().join("m.xz");
         std::fs::write(&p, &many).expect("write");
         let mut back = Vec::new();
-        decoder(&p, 2).expect("decoder").read_to_end(&mut back).expect("decode");
+        decoder(&p, 2)
+            .expect("decoder")
+            .read_to_end(&mut back)
+            .expect("decode");
         assert!(back == data, "round trip");
         assert_eq!(head(&p, true, 4).expect("head"), data[..4]);
     }
