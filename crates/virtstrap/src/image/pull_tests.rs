@@ -76,7 +76,10 @@ fn a_failed_upload_leaves_no_volume_and_no_marker() {
     // volume, upload (5)
     b.fail_at(Some(5));
     let e = pull(&b, &Fetcher::new(), &request(dir.path(), &qcow2_bytes())).expect_err("fails");
-    assert!(format!("{e:#}").contains("injected failure (call 5)"), "{e:#}");
+    assert!(
+        format!("{e:#}").contains("injected failure (call 5)"),
+        "{e:#}"
+    );
     assert!(b.state().volumes.is_empty(), "{:?}", b.state().volumes);
 }
 
