@@ -53,11 +53,16 @@ impl Default for Fetcher {
 }
 
 impl Fetcher {
-    /// A client with TLS (rustls, the webpki root certificates), HTTP
-    /// status codes handled here, and timeouts that end a stalled
+    /// A client with TLS (rustls, verified against the system's trust
+    /// store, as curl does: a CA a site's admin added is trusted too),
+    /// HTTP status codes handled here, and timeouts that end a stalled
     /// connection but not a slow, moving one.
     pub fn new() -> Self {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
         let config = ureq::Agent::config_builder()
+            .tls_config(tls)
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(60)))
@@ -183,9 +188,7 @@ impl Fetcher {
         }
         let resp = match req.call() {
             Ok(r) => r,
-            Err(e @ (ureq::Error::Io(_) | ureq::Error::Timeout(_))) => {
-                return Ok(Attempt::Cut(e.to_string()))
-            }
+            Err(e) if transient(&e) => return Ok(Attempt::Cut(e.to_string())),
             Err(e) => return Err(e).with_context(|| format!("downloading {url}")),
         };
         let status = resp.status().as_u16();
@@ -233,6 +236,7 @@ impl Transfer<'_> {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if lasting(&e) => return Err(e).context("reading the download"),
                 Err(e) => return Ok(Attempt::Cut(e.to_string())),
             };
             let chunk = buf.get(..n).unwrap_or_default();
@@ -251,6 +255,25 @@ impl Transfer<'_> {
             _ => Ok(Attempt::Done),
         }
     }
+}
+
+/// An error another request may not meet (a cut connection, a timeout),
+/// unlike a refused certificate or a malformed answer.
+fn transient(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => !lasting(io),
+        ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => true,
+        _ => false,
+    }
+}
+
+/// An I/O error that retrying will not cure: TLS (rustls reports a bad
+/// certificate as invalid data), permissions, bad input.
+fn lasting(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidData | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput
+    )
 }
 
 fn header_u64(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<u64> {
