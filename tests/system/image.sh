@@ -7,7 +7,8 @@
 # wrong uncompressed sha256 leave nothing in the pool; a cut download
 # resumes with Range (in the run, and in the next after kill -9); a server
 # that ignores Range restarts cleanly; a volume of other content is never
-# overwritten; a stale half image (marker) is redone; bad flags exit 2.
+# overwritten; a half image (its marker), left by a kill -9 during the
+# upload, is redone; bad flags exit 2.
 # Needs root, a running libvirtd, python3, qemu-img and xz. Prints
 # "N passed, N failed".
 set -euo pipefail
@@ -203,6 +204,22 @@ virsh vol-create-as "$pool" stale.qcow2.virtstrap-partial 0 --format raw >/dev/n
 pull "$work/b.qcow2.xz" --name stale.qcow2
 check "stale marker: exit 0, says it deleted the half image" eval 'test "$rc" = 0 && say "deleted the half image"'
 check "stale marker: the volume is the image, no marker" eval 'vol_is stale.qcow2 "$work/b.qcow2" && no_marker'
+
+# kill -9 during a real upload: the marker stays beside the half image,
+# and the next pull deletes both and does it again
+head -c 150M /dev/urandom > "$work/big.raw"
+qemu-img convert -q -f raw -O qcow2 "$work/big.raw" "$work/big.qcow2"
+rm -f "$work/big.raw"
+"$bin" image pull --pool "$pool" --connect "$uri" "$work/big.qcow2" --name big.qcow2 \
+  > "$work/out" 2>&1 &
+puller=$!
+for _ in $(seq 400); do virsh vol-list "$pool" | grep -q '^ *big.qcow2 ' && break; sleep 0.02; done
+kill -9 "$puller"; wait "$puller" 2>/dev/null || true
+check "killed during the upload: the marker is there beside the half image" \
+  eval 'virsh vol-list "$pool" | grep -q "big.qcow2.virtstrap-partial"'
+pull "$work/big.qcow2" --name big.qcow2
+check "after the kill: exit 0, the half image deleted and redone" \
+  eval 'test "$rc" = 0 && say "deleted the half image" && vol_is big.qcow2 "$work/big.qcow2" && no_marker'
 
 # bad input: exit 2, nothing made
 before=$(virsh vol-list "$pool" | wc -l)
