@@ -48,7 +48,14 @@ cp "$work/d.qcow2" "$srv/flatcar/amd64-usr/current/flatcar_production_qemu_image
 
 python3 "$here/imageserver.py" "$srv" "$work/port" "$work/http.log" --max-seconds 900 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; cleanup' EXIT
+# the per-volume pull locks (defined, never started networks) a killed
+# pull may leave behind
+drop_locks() {
+  for n in $(virsh net-list --all --name | grep "^image-$pool-.*\.virtstrap-lock\$" || true); do
+    virsh net-undefine "$n" >/dev/null 2>&1 || true
+  done
+}
+trap 'kill "$server" 2>/dev/null || true; drop_locks; cleanup' EXIT
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 base=http://127.0.0.1:$(cat "$work/port")
 ctl() { curl -fsS "$base/_ctl/$1" >/dev/null; }
@@ -220,6 +227,20 @@ check "killed during the upload: the marker is there beside the half image" \
 pull "$work/big.qcow2" --name big.qcow2
 check "after the kill: exit 0, the half image deleted and redone" \
   eval 'test "$rc" = 0 && say "deleted the half image" && vol_is big.qcow2 "$work/big.qcow2" && no_marker'
+
+# two pulls of one volume at once: one waits for the other's lock, then
+# finds the image there
+"$bin" image pull --pool "$pool" --connect "$uri" "$work/big.qcow2" --name twice.qcow2 \
+  > "$work/one" 2>&1 & one=$!
+"$bin" image pull --pool "$pool" --connect "$uri" "$work/big.qcow2" --name twice.qcow2 \
+  > "$work/two" 2>&1 & two=$!
+r1=0; wait "$one" || r1=$?
+r2=0; wait "$two" || r2=$?
+check "two pulls at once: both exit 0" test "$r1$r2" = 00
+check "two pulls at once: one made it, the other found it there" \
+  eval 'cat "$work/one" "$work/two" | grep -c "already there" | grep -qx 1'
+check "two pulls at once: the volume is the image, no marker, no lock left" \
+  eval 'vol_is twice.qcow2 "$work/big.qcow2" && no_marker && ! virsh net-list --all --name | grep -q "^image-$pool-"'
 
 # bad input: exit 2, nothing made
 before=$(virsh vol-list "$pool" | wc -l)

@@ -156,6 +156,7 @@ fn run_pull(a: &PullArgs) -> anyhow::Result<()> {
         name: a.name.clone(),
         cache,
         quiet: a.output == Format::Json,
+        lock_wait: std::time::Duration::from_secs(30 * 60),
     };
     let pulled = pull(&backend, &fetcher, &req)?;
     print_pulled(&pulled, a.output);

@@ -5,10 +5,12 @@
 //! anything that fails on the way takes the new volume with it.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::apply::lock::{describe, with_lock, LockError, LockOptions};
 use crate::libvirt::Backend;
 
 use super::fetch::{digest_of, Fetcher};
@@ -38,6 +40,8 @@ pub struct Request {
     pub cache: PathBuf,
     /// Print no progress.
     pub quiet: bool,
+    /// How long to wait for another pull of the same volume to end.
+    pub lock_wait: Duration,
 }
 
 /// What a pull did.
@@ -63,7 +67,10 @@ pub struct Pulled {
     pub cleared_stale: bool,
 }
 
-/// Pull `req` into its pool through `backend`.
+/// Pull `req` into its pool through `backend`, holding a lock on the
+/// host for that volume (the cluster lock's kind, [`with_lock`]): two
+/// pulls of one volume never interleave, so a marker is always a dead
+/// pull's, and the second pull finds the first's image already there.
 pub fn pull(backend: &dyn Backend, fetcher: &Fetcher, req: &Request) -> Result<Pulled> {
     let volume = req
         .name
@@ -71,6 +78,40 @@ pub fn pull(backend: &dyn Backend, fetcher: &Fetcher, req: &Request) -> Result<P
         .unwrap_or_else(|| req.artifact.volume.clone());
     check_volume_name(&volume)?;
     check_pool(backend, &req.pool)?;
+    let lost = AtomicBool::new(false);
+    let quiet = req.quiet;
+    let notify = move |m: &str| {
+        if !quiet {
+            eprintln!("{}", m.replace("cluster lock", "image pull lock"));
+        }
+    };
+    let opts = LockOptions {
+        timeout: Some(req.lock_wait),
+        force: false,
+    };
+    let key = format!("image-{}-{volume}", req.pool);
+    let locked = with_lock(backend, &key, "image pull", opts, &lost, &notify, || {
+        pull_locked(backend, fetcher, req, volume.clone())
+    });
+    match locked {
+        Ok(pulled) => pulled,
+        Err(LockError::Held { holder, .. }) => Err(anyhow::anyhow!(
+            "another image pull of {}/{volume} is still running after {} s: {}; wait \
+             for it to end, then run this again",
+            req.pool,
+            req.lock_wait.as_secs(),
+            describe(&holder)
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn pull_locked(
+    backend: &dyn Backend,
+    fetcher: &Fetcher,
+    req: &Request,
+    volume: String,
+) -> Result<Pulled> {
     let cleared_stale = clear_stale(backend, &req.pool, &volume)?;
     let mut out = Pulled {
         pool: req.pool.clone(),

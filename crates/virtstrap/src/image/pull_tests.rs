@@ -38,6 +38,7 @@ fn request(dir: &std::path::Path, bytes: &[u8]) -> Request {
         name: None,
         cache: dir.join("cache"),
         quiet: true,
+        lock_wait: std::time::Duration::ZERO,
     }
 }
 
@@ -71,13 +72,23 @@ fn a_failed_check_after_upload_leaves_no_volume_and_no_marker() {
 #[test]
 fn a_failed_upload_leaves_no_volume_and_no_marker() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // the upload's index among the host calls, from a run that fails later
+    let probe = host();
+    let _ = pull(
+        &probe,
+        &Fetcher::new(),
+        &request(dir.path(), &qcow2_bytes()),
+    );
+    let at = probe
+        .calls()
+        .iter()
+        .position(|c| c == "upload volume p/img.qcow2")
+        .expect("uploads");
     let b = host();
-    // calls: get pool, get marker, get volume, create marker, create
-    // volume, upload (5)
-    b.fail_at(Some(5));
+    b.fail_at(Some(at));
     let e = pull(&b, &Fetcher::new(), &request(dir.path(), &qcow2_bytes())).expect_err("fails");
     assert!(
-        format!("{e:#}").contains("injected failure (call 5)"),
+        format!("{e:#}").contains(&format!("injected failure (call {at})")),
         "{e:#}"
     );
     assert!(b.state().volumes.is_empty(), "{:?}", b.state().volumes);
@@ -146,4 +157,27 @@ fn a_marker_means_a_stale_half_image_which_is_deleted_first() {
         calls.contains(&"upload volume p/img.qcow2".to_string()),
         "{calls:?}"
     );
+}
+
+#[test]
+fn a_pull_of_the_same_volume_running_elsewhere_is_waited_for_then_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = host();
+    // a live holder: this very process, on this machine
+    let me = crate::apply::lock::Holder::me("image pull");
+    let name = crate::apply::lock::lock_name("image-p-img.qcow2");
+    b.create_lock(&name, &me.record())
+        .expect("lock")
+        .expect("free");
+    let e = pull(&b, &Fetcher::new(), &request(dir.path(), &qcow2_bytes())).expect_err("held");
+    let text = e.to_string();
+    assert!(
+        text.contains("another image pull of p/img.qcow2 is still running"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    assert!(b.state().volumes.is_empty());
 }
