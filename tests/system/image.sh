@@ -119,6 +119,20 @@ check "again, cache gone: already there, no download (uncompressed sha256 known)
   test "$rc" = 0 -a "$(gets "$xzpath")" = "$n"
 check "again: says so" say "already there"
 
+# what it made is a base image virtstrap's overlays use
+cat > "$work/cluster.yaml" <<YAML
+name: vsimg
+image: { pool: $pool, volume: $fcos }
+defaults: { vcpus: 1, memory: 256MiB, disk: { pool: $pool, size: 1GiB }, networks: [], domain_type: qemu }
+nodes: [ { name: node } ]
+YAML
+rc=0; "$bin" apply --yes -f "$work/cluster.yaml" --connect "$uri" > "$work/out" 2>&1 || rc=$?
+check "apply on the pulled image: exit 0" eval 'test "$rc" = 0 || { cat "$work/out"; false; }'
+check "apply on the pulled image: the root disk is an overlay on it" \
+  eval 'virsh vol-dumpxml --pool "$pool" vsimg-node-root.qcow2 | grep -q "<path>$pooldir/$fcos</path>"'
+rc=0; "$bin" destroy --yes -f "$work/cluster.yaml" --connect "$uri" > "$work/out" 2>&1 || rc=$?
+check "destroy: exit 0, the pulled image kept" eval 'test "$rc" = 0 && vol_is "$fcos" "$work/a.qcow2"'
+
 # a wrong uncompressed sha256 in the stream: uploaded, checked, deleted
 pull --stream-url "$base/streams/wrong.json" --name wrong-unsha.qcow2
 check "wrong uncompressed sha256: exit 1" test "$rc" = 1
