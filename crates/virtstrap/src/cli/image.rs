@@ -195,7 +195,7 @@ fn resolve(a: &PullArgs, sha: Option<Digest>, f: &Fetcher) -> anyhow::Result<(Ar
                 .clone()
                 .unwrap_or_else(|| source::fcos_stream_url(stream));
             check_url(&url)?;
-            let json = f.text(&url)?;
+            let json = metadata(f, &url)?;
             Ok((source::parse_fcos_stream(&url, &json, &arch)?, false))
         }
         Os::Flatcar => flatcar(a, stream, &arch, f).map(|art| (art, false)),
@@ -218,11 +218,22 @@ fn flatcar(a: &PullArgs, channel: &str, arch: &str, f: &Fetcher) -> anyhow::Resu
         base.push('/');
     }
     let version_url = format!("{base}version.txt");
-    let release = source::parse_flatcar_version(&version_url, &f.text(&version_url)?)?;
+    let version = metadata(f, &version_url)?;
+    let release = source::parse_flatcar_version(&version_url, &version)?;
     let digests_url = format!("{base}{}.DIGESTS", source::FLATCAR_IMAGE);
-    let digests = f.text(&digests_url)?;
+    let digests = metadata(f, &digests_url)?;
     let digest = source::parse_digests(&digests_url, &digests, source::FLATCAR_IMAGE)?;
     Ok(source::flatcar_artifact(&base, &release, arch, digest))
+}
+
+/// Published metadata; when it cannot be had, what to try instead.
+fn metadata(f: &Fetcher, url: &str) -> anyhow::Result<String> {
+    f.text(url).map_err(|e| {
+        anyhow::anyhow!(
+            "{e:#}\n  a mirror: --stream-url URL; an image at hand: FILE, or --url URL \
+             --sha256 HEX"
+        )
+    })
 }
 
 fn plain(location: String, digest: Option<Digest>, xz: bool) -> Artifact {
