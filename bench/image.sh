@@ -11,7 +11,9 @@
 #              volume of the image's size; no checksum at all)
 # and the throughput ratio (target: virtstrap >= 0.9 x the pipeline).
 # IMAGE_BENCH_DIR=DIR keeps the generated image there for the next run
-# (making it takes a minute: xz -6 on two cores).
+# (making it takes a minute: xz -6 on two cores). XZ_THREADS=1 makes a
+# single-block .xz instead (what `xz` without -T writes: no decoder can
+# spread it over cores).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-3}
@@ -65,7 +67,7 @@ out.write(b"\0" * (want - done))
 PY
 qemu-img convert -q -f raw -O qcow2 "$raw" "$gen/img.qcow2"
 rm -f "$raw"
-xz -T2 -6 -c "$gen/img.qcow2" > "$gen/img.qcow2.xz.tmp"
+xz -T"${XZ_THREADS:-2}" -6 -c "$gen/img.qcow2" > "$gen/img.qcow2.xz.tmp"
 mv "$gen/img.qcow2.xz.tmp" "$gen/img.qcow2.xz"
 fi
 cp "$gen/img.qcow2" "$work/img.qcow2"
@@ -111,8 +113,10 @@ median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 vs_m=$(median "${vs_t[@]}")
 pipe_m=$(median "${pipe_t[@]}")
 mib=$(echo "scale=1; $len / 1048576" | bc)
-printf '\nimage: %s MiB qcow2, %s MiB xz (ratio %s), %s runs, median\n' "$mib" \
-  "$(echo "scale=1; $xzlen / 1048576" | bc)" "$(echo "scale=2; $len / $xzlen" | bc)" "$runs"
+blocks=$(xz -lv "$work/srv/img.qcow2.xz" | awk '/^ *Blocks:/ {print $2; exit}')
+printf '\nimage: %s MiB qcow2, %s MiB xz (ratio %s, %s xz blocks), %s runs, median\n' "$mib" \
+  "$(echo "scale=1; $xzlen / 1048576" | bc)" "$(echo "scale=2; $len / $xzlen" | bc)" \
+  "$blocks" "$runs"
 printf '%-52s %8s %8s\n' "what" "seconds" "MiB/s"
 printf '%-52s %8.2f %8.1f\n' "virtstrap image pull (download, verify, upload)" "$vs_m" \
   "$(echo "$mib / $vs_m" | bc -l)"
