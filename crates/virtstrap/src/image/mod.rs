@@ -22,7 +22,11 @@ use source::Algo;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// Bytes are not what they must be.
-    #[error("{algo} mismatch for {what}: expected {want}, got {got}; nothing was put in a pool")]
+    #[error(
+        "{algo} mismatch for {what}: expected {want}, got {got}; the bytes were discarded and \
+         nothing was put in a pool (check the digest given, and that the server or file is \
+         the right one)"
+    )]
     Checksum {
         /// What was checked.
         what: String,
