@@ -23,9 +23,9 @@ use source::Algo;
 pub enum ImageError {
     /// Bytes are not what they must be.
     #[error(
-        "{algo} mismatch for {what}: expected {want}, got {got}; the bytes were discarded and \
-         nothing was put in a pool (check the digest given, and that the server or file is \
-         the right one)"
+        "{algo} mismatch for {what}: expected {want}, got {got}; nothing was put in a pool, \
+         and a download that does not match is not kept (check the digest given, and that \
+         the server or file is the right one)"
     )]
     Checksum {
         /// What was checked.
