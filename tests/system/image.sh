@@ -15,7 +15,7 @@ set -euo pipefail
 pool=vsimg-pool
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-for tool in python3 qemu-img xz cmp sha256sum sha512sum; do
+for tool in python3 qemu-img xz curl cmp md5sum sha1sum sha256sum sha512sum; do
   command -v "$tool" >/dev/null || { echo "image.sh: missing $tool" >&2; exit 1; }
 done
 here=$(cd "$(dirname "$0")" && pwd)
