@@ -4,7 +4,8 @@
 //! next one (the `.part` stays); a server that ignores the Range (200,
 //! not 206) restarts it from zero. The digest is checked before the file
 //! takes its final name, so a file under its final name is whole and
-//! verified, and is reused without a download.
+//! verified, and is reused without a download (its digest checked once
+//! more, locally: a file damaged since is fetched again).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -107,10 +108,16 @@ impl Fetcher {
     ) -> Result<Cached> {
         let path = cache.join(format!("{}-{}-{file_name}", digest.algo.name(), digest.hex));
         if path.is_file() {
-            return Ok(Cached {
-                path,
-                downloaded: false,
-            });
+            // checked again (one read, no network): a cached file damaged
+            // since would otherwise fail every pull
+            if digest_of(&path, digest.algo).ok().as_deref() == Some(digest.hex.as_str()) {
+                return Ok(Cached {
+                    path,
+                    downloaded: false,
+                });
+            }
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing the damaged {}", path.display()))?;
         }
         std::fs::create_dir_all(cache)
             .with_context(|| format!("creating the cache {}", cache.display()))?;

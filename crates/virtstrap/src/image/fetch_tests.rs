@@ -162,6 +162,22 @@ fn a_wrong_digest_keeps_nothing_and_a_cached_file_needs_no_request() {
 }
 
 #[test]
+fn a_damaged_cached_file_is_fetched_again() {
+    let data = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = digest(&data);
+    let cached = dir.path().join(format!("sha256-{}-x.xz", d.hex));
+    std::fs::write(&cached, &data[..1000]).expect("damaged");
+    let (url, seen) = serve(data.clone(), None, true, 1);
+    let got = quiet()
+        .to_cache(&url, &d, dir.path(), "x.xz")
+        .expect("fetched");
+    assert!(got.downloaded);
+    assert_eq!(std::fs::read(&cached).expect("read"), data);
+    assert_eq!(seen.lock().expect("lock").ranges, vec![None]);
+}
+
+#[test]
 fn content_range_start_is_read() {
     assert_eq!(parse_range_start("bytes 100-199/200"), Some(100));
     assert_eq!(parse_range_start("bytes */200"), None);
