@@ -8,7 +8,7 @@
 # resumes with Range (in the run, and in the next after kill -9); a server
 # that ignores Range restarts cleanly; a volume of other content is never
 # overwritten; a half image (its marker), left by a kill -9 during the
-# upload, is redone; bad flags exit 2.
+# upload, is redone; Ctrl-C deletes it at once; bad flags exit 2.
 # Needs root, a running libvirtd, python3, qemu-img and xz. Prints
 # "N passed, N failed".
 set -euo pipefail
@@ -241,6 +241,19 @@ check "killed during the upload: the marker is there beside the half image" \
 pull "$work/big.qcow2" --name big.qcow2
 check "after the kill: exit 0, the half image deleted and redone" \
   eval 'test "$rc" = 0 && say "deleted the half image" && vol_is big.qcow2 "$work/big.qcow2" && no_marker'
+
+# Ctrl-C during the upload: the half image and its marker are deleted
+# before it exits, the lock released
+"$bin" image pull --pool "$pool" --connect "$uri" "$work/big.qcow2" --name int.qcow2 \
+  > "$work/out" 2>&1 &
+puller=$!
+for _ in $(seq 400); do virsh vol-list "$pool" | grep -q '^ *int.qcow2 ' && break; sleep 0.02; done
+kill -INT "$puller"
+rc=0; wait "$puller" || rc=$?
+check "Ctrl-C during the upload: exit 1, says it was interrupted" \
+  eval 'test "$rc" = 1 && say "interrupted"'
+check "Ctrl-C during the upload: no volume, no marker, no lock" \
+  eval 'no_vol int.qcow2 && no_marker && ! virsh net-list --all --name | grep -q "^image-$pool-"'
 
 # two pulls of one volume at once: one waits for the other's lock, then
 # finds the image there

@@ -1,6 +1,9 @@
 //! `virtstrap image pull`: flags to a [`Request`], the pull, then what to
 //! put in the spec.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use serde_json::json;
 
@@ -157,10 +160,28 @@ fn run_pull(a: &PullArgs) -> anyhow::Result<()> {
         cache,
         quiet: a.output == Format::Json,
         lock_wait: std::time::Duration::from_secs(30 * 60),
+        stop: Arc::clone(&fetcher.stop),
     };
+    stop_on_ctrl_c(&req.stop, req.quiet);
     let pulled = pull(&backend, &fetcher, &req)?;
     print_pulled(&pulled, a.output);
     Ok(())
+}
+
+/// The first Ctrl-C sets `stop`: a download stops, keeping its `.part`;
+/// an upload stops and deletes the half volume and its marker. A second
+/// one quits at once (a half image then stays, marked, for the next pull
+/// to delete).
+fn stop_on_ctrl_c(stop: &Arc<AtomicBool>, quiet: bool) {
+    let stop = Arc::clone(stop);
+    let _ = ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        if !quiet {
+            eprintln!("stopping (the pool is left as it was): Ctrl-C again to quit at once");
+        }
+    });
 }
 
 /// The image the flags name, and whether it is a local file.

@@ -11,6 +11,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -28,6 +30,9 @@ pub struct Fetcher {
     pub backoff: Duration,
     /// Print no progress.
     pub quiet: bool,
+    /// Set to stop a download (Ctrl-C): its `.part` is kept for the next
+    /// run.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// A file in the cache.
@@ -75,6 +80,7 @@ impl Fetcher {
             retries: 5,
             backoff: Duration::from_millis(200),
             quiet: false,
+            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -149,6 +155,7 @@ impl Fetcher {
         let mut tries = 0;
         loop {
             let state = Transfer {
+                stop: &self.stop,
                 file: &mut file,
                 hasher: &mut hasher,
                 have: &mut have,
@@ -220,6 +227,7 @@ impl Fetcher {
 }
 
 struct Transfer<'a> {
+    stop: &'a AtomicBool,
     file: &'a mut File,
     hasher: &'a mut Hasher,
     have: &'a mut u64,
@@ -239,6 +247,12 @@ impl Transfer<'_> {
     fn copy(self, mut body: impl Read, total: Option<u64>) -> Result<Attempt> {
         let mut buf = vec![0u8; 256 << 10];
         loop {
+            if self.stop.load(Ordering::SeqCst) {
+                bail!(
+                    "interrupted at byte {} (kept: run the same command again to resume)",
+                    *self.have
+                );
+            }
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,

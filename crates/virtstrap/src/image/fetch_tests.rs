@@ -182,3 +182,21 @@ fn content_range_start_is_read() {
     assert_eq!(parse_range_start("bytes 100-199/200"), Some(100));
     assert_eq!(parse_range_start("bytes */200"), None);
 }
+
+#[test]
+fn a_stopped_download_keeps_its_part_for_the_next_run() {
+    let data = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _) = serve(data.clone(), None, true, 1);
+    let f = quiet();
+    f.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let e = f
+        .to_cache(&url, &digest(&data), dir.path(), "x.xz")
+        .expect_err("stopped");
+    assert!(e.to_string().contains("interrupted at byte 0"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.len() == 1 && left[0].ends_with(".part"), "{left:?}");
+}

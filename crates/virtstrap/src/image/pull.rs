@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -42,6 +43,9 @@ pub struct Request {
     pub quiet: bool,
     /// How long to wait for another pull of the same volume to end.
     pub lock_wait: Duration,
+    /// Set to stop (Ctrl-C, or the lock lost): a download keeps its
+    /// `.part`, an upload deletes what it made.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// What a pull did.
@@ -78,7 +82,6 @@ pub fn pull(backend: &dyn Backend, fetcher: &Fetcher, req: &Request) -> Result<P
         .unwrap_or_else(|| req.artifact.volume.clone());
     check_volume_name(&volume)?;
     check_pool(backend, &req.pool)?;
-    let lost = AtomicBool::new(false);
     let quiet = req.quiet;
     let notify = move |m: &str| {
         if !quiet {
@@ -90,9 +93,15 @@ pub fn pull(backend: &dyn Backend, fetcher: &Fetcher, req: &Request) -> Result<P
         force: false,
     };
     let key = format!("image-{}-{volume}", req.pool);
-    let locked = with_lock(backend, &key, "image pull", opts, &lost, &notify, || {
-        pull_locked(backend, fetcher, req, volume.clone())
-    });
+    let locked = with_lock(
+        backend,
+        &key,
+        "image pull",
+        opts,
+        &req.stop,
+        &notify,
+        || pull_locked(backend, fetcher, req, volume.clone()),
+    );
     match locked {
         Ok(pulled) => pulled,
         Err(LockError::Held { holder, .. }) => Err(anyhow::anyhow!(
@@ -310,7 +319,7 @@ fn upload_new(backend: &dyn Backend, req: &Request, name: &str, p: &Payload) -> 
         created = true;
         let label = format!("uploading into {pool}/{name}");
         let mut progress = Progress::new(&label, Some(p.len), 0, req.quiet);
-        let got = p.upload(backend, pool, name, &mut progress)?;
+        let got = p.upload(backend, pool, name, &mut progress, &req.stop)?;
         if let Some(want) = &req.artifact.uncompressed_sha256 {
             if &got != want {
                 return Err(ImageError::Checksum {

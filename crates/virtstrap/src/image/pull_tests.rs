@@ -39,6 +39,7 @@ fn request(dir: &std::path::Path, bytes: &[u8]) -> Request {
         cache: dir.join("cache"),
         quiet: true,
         lock_wait: std::time::Duration::ZERO,
+        stop: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::{Context, Result};
@@ -91,15 +92,18 @@ impl Payload {
 
     /// Stream the image into the existing volume `pool/name`; the sha256
     /// of the bytes sent.
+    /// Stops with an error, the upload cut, once `stop` is set.
     pub fn upload(
         &self,
         backend: &dyn Backend,
         pool: &str,
         name: &str,
         progress: &mut Progress,
+        stop: &AtomicBool,
     ) -> Result<String> {
         std::thread::scope(|s| {
             let mut r = Chunks::new(self.chunks(s), Some(progress));
+            r.stop = Some(stop);
             let sent = backend.upload_volume_from(pool, name, self.len, &mut r);
             // dropped before the scope joins: a producer blocked on a
             // full channel sees it gone and stops
@@ -143,6 +147,7 @@ struct Chunks<'p> {
     pos: usize,
     hasher: Hasher,
     progress: Option<&'p mut Progress>,
+    stop: Option<&'p AtomicBool>,
 }
 
 impl<'p> Chunks<'p> {
@@ -153,6 +158,7 @@ impl<'p> Chunks<'p> {
             pos: 0,
             hasher: Hasher::new(Algo::Sha256),
             progress,
+            stop: None,
         }
     }
 
@@ -166,6 +172,9 @@ impl<'p> Chunks<'p> {
 
 impl Read for Chunks<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Err(io::Error::other("interrupted"));
+        }
         if self.pos >= self.chunk.len() {
             match self.rx.recv() {
                 Ok(chunk) => {
