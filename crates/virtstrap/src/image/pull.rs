@@ -352,25 +352,41 @@ fn upload_new(backend: &dyn Backend, req: &Request, name: &str, p: &Payload) -> 
 }
 
 /// libvirt re-reads a volume after an upload; wait for it to show the
-/// qcow2 format (refreshing the pool if it does not), or fail.
+/// qcow2 format, refreshing the pool if it does not, or fail. A pool with
+/// other uploads or builds running refuses a refresh (and skips its own),
+/// so a refused refresh is retried for a while; a refresh that went
+/// through and still shows another format is a failure at once.
 fn wait_for_qcow2(backend: &dyn Backend, pool: &str, name: &str) -> Result<()> {
     let mut seen = None;
-    for attempt in 0..30 {
+    let mut refused = None;
+    for attempt in 0..300 {
         let state = backend.volume(pool, name)?;
         seen = state.and_then(|s| xml_format(&s.xml));
         if seen.as_deref() == Some("qcow2") {
             return Ok(());
         }
         if attempt % 10 == 5 {
-            // busy pools refuse a refresh while they have uploads running
-            let _ = backend.refresh_pool(pool);
+            match backend.refresh_pool(pool) {
+                Ok(()) => {
+                    let state = backend.volume(pool, name)?;
+                    seen = state.and_then(|s| xml_format(&s.xml));
+                    if seen.as_deref() == Some("qcow2") {
+                        return Ok(());
+                    }
+                    refused = None;
+                    break;
+                }
+                Err(e) => refused = Some(e.to_string()),
+            }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let why = match refused {
+        Some(e) => format!("the pool could not be refreshed for 30 s: {e}"),
+        None => format!("libvirt sees {}", seen.as_deref().unwrap_or("no format")),
+    };
     anyhow::bail!(
-        "volume {pool}/{name} does not read as qcow2 after its upload (libvirt sees {}); \
-         it was deleted",
-        seen.as_deref().unwrap_or("no format")
+        "volume {pool}/{name} does not read as qcow2 after its upload ({why}); it was deleted"
     )
 }
 
