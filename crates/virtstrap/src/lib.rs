@@ -7,6 +7,7 @@ pub mod apply;
 pub mod cli;
 pub mod fleet;
 pub mod fsutil;
+pub mod image;
 pub mod inventory;
 pub mod libvirt;
 pub mod plan;

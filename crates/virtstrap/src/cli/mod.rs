@@ -18,6 +18,7 @@ mod converge;
 mod doctor;
 mod fleet;
 mod host;
+mod image;
 mod init;
 mod inventory;
 mod plan;
@@ -72,6 +73,7 @@ enum HostCommand {
     Ssh(ssh::SshArgs),
     Console(ssh::ConsoleArgs),
     Doctor(doctor::Args),
+    Image(image::Args),
 }
 
 /// Name of the executable that runs the commands which talk to libvirt
@@ -120,6 +122,7 @@ pub fn run_host(argv: Vec<OsString>) -> ExitCode {
             Command::Host(HostCommand::Ssh(args)) => ssh::ssh(&args),
             Command::Host(HostCommand::Console(args)) => ssh::console(&args),
             Command::Host(HostCommand::Doctor(args)) => doctor::run(&args),
+            Command::Host(HostCommand::Image(args)) => image::run(&args),
             Command::Offline(Offline::Inventory(args)) => {
                 inventory::run_with(&args, &inventory::discovered_addresses)
             }

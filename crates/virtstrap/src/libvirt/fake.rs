@@ -541,6 +541,59 @@ impl Backend for FakeBackend {
         let g = self.call("get free memory", "host")?;
         Ok(g.state.free_memory.unwrap_or(8 << 30))
     }
+
+    fn upload_volume_from(
+        &self,
+        pool: &str,
+        name: &str,
+        len: u64,
+        data: &mut dyn std::io::Read,
+    ) -> BackendResult<()> {
+        let object = format!("{pool}/{name}");
+        let mut bytes = Vec::new();
+        let read = data.read_to_end(&mut bytes);
+        let mut g = self.call("upload volume", &object)?;
+        let key = (pool.to_string(), name.to_string());
+        if !g.state.volumes.contains_key(&key) {
+            return Err(not_found("upload volume", &object));
+        }
+        if let Err(e) = read {
+            return Err(refused("upload volume", &object, &e.to_string()));
+        }
+        if bytes.len() as u64 != len {
+            let why = format!("{} bytes sent, {len} announced", bytes.len());
+            return Err(refused("upload volume", &object, &why));
+        }
+        g.state.uploads.insert(key, bytes);
+        Ok(())
+    }
+
+    fn download_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        out: &mut dyn std::io::Write,
+    ) -> BackendResult<u64> {
+        let object = format!("{pool}/{name}");
+        let g = self.call("download volume", &object)?;
+        let key = (pool.to_string(), name.to_string());
+        if !g.state.volumes.contains_key(&key) {
+            return Err(not_found("download volume", &object));
+        }
+        let bytes = g.state.uploads.get(&key).cloned().unwrap_or_default();
+        drop(g);
+        out.write_all(&bytes)
+            .map_err(|e| refused("download volume", &object, &e.to_string()))?;
+        Ok(bytes.len() as u64)
+    }
+
+    fn refresh_pool(&self, pool: &str) -> BackendResult<()> {
+        let g = self.call("refresh pool", pool)?;
+        if !g.state.pools.contains_key(pool) {
+            return Err(not_found("refresh pool", pool));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

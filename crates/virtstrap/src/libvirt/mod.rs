@@ -15,6 +15,7 @@ mod gate;
 pub mod real;
 mod real_addr;
 mod real_lock;
+mod real_stream;
 #[cfg(any(test, feature = "testing"))]
 pub mod uploads;
 
@@ -255,4 +256,27 @@ pub trait Backend: Send + Sync {
 
     /// The host's free memory in bytes (what placement spreads by).
     fn free_memory(&self) -> BackendResult<u64>;
+
+    /// Replace a volume's bytes with the `len` bytes `data` holds,
+    /// streamed (libvirt's storage upload: works remotely, needs no
+    /// buffer of the whole image); fails, the volume's bytes then
+    /// unspecified, when `data` fails or holds more or fewer bytes.
+    fn upload_volume_from(
+        &self,
+        pool: &str,
+        name: &str,
+        len: u64,
+        data: &mut dyn std::io::Read,
+    ) -> BackendResult<()>;
+    /// Stream a volume's bytes into `out` (libvirt's storage download);
+    /// how many there were.
+    fn download_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        out: &mut dyn std::io::Write,
+    ) -> BackendResult<u64>;
+    /// Read a pool's volumes afresh from its storage (their formats and
+    /// sizes, after an upload).
+    fn refresh_pool(&self, pool: &str) -> BackendResult<()>;
 }

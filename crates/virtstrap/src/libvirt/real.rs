@@ -74,7 +74,7 @@ impl LibvirtBackend {
         )
     }
 
-    fn lookup_pool(&self, op: &str, name: &str) -> BackendResult<StoragePool> {
+    pub(super) fn lookup_pool(&self, op: &str, name: &str) -> BackendResult<StoragePool> {
         let found = self.conn.lookup_storage_pool_by_name(name);
         required(
             found,
@@ -94,7 +94,12 @@ impl LibvirtBackend {
         )
     }
 
-    fn lookup_volume(&self, op: &str, pool: &str, name: &str) -> BackendResult<StorageVol> {
+    pub(super) fn lookup_volume(
+        &self,
+        op: &str,
+        pool: &str,
+        name: &str,
+    ) -> BackendResult<StorageVol> {
         let p = self.lookup_pool(op, pool)?;
         let found = p.lookup_storage_vol_by_name(name);
         let object = object(op, "volume", &format!("{pool}/{name}"));
@@ -631,6 +636,34 @@ impl Backend for LibvirtBackend {
             // minus what its running domains were given
             Err(_) => self.free_memory_by_node_info(),
         }
+    }
+
+    fn upload_volume_from(
+        &self,
+        pool: &str,
+        name: &str,
+        len: u64,
+        data: &mut dyn std::io::Read,
+    ) -> BackendResult<()> {
+        let _place = self.gate.enter();
+        self.upload_from_impl(pool, name, len, data)
+    }
+
+    fn download_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        out: &mut dyn std::io::Write,
+    ) -> BackendResult<u64> {
+        let _place = self.gate.enter();
+        self.download_impl(pool, name, out)
+    }
+
+    fn refresh_pool(&self, pool: &str) -> BackendResult<()> {
+        let _place = self.gate.enter();
+        let op = "refresh pool";
+        let p = self.lookup_pool(op, pool)?;
+        p.refresh(0).map_err(failed(op, pool))
     }
 }
 

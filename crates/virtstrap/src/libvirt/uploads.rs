@@ -144,4 +144,55 @@ impl<B: Backend> Backend for MemoryUploads<B> {
     fn free_memory(&self) -> BackendResult<u64> {
         self.real.free_memory()
     }
+
+    fn upload_volume_from(
+        &self,
+        pool: &str,
+        name: &str,
+        len: u64,
+        data: &mut dyn std::io::Read,
+    ) -> BackendResult<()> {
+        let mut bytes = Vec::new();
+        let fail = |message: String| BackendError::Libvirt {
+            op: "upload volume".into(),
+            object: format!("{pool}/{name}"),
+            message,
+        };
+        data.read_to_end(&mut bytes)
+            .map_err(|e| fail(e.to_string()))?;
+        if bytes.len() as u64 != len {
+            return Err(fail(format!("{} bytes sent, {len} announced", bytes.len())));
+        }
+        self.upload_volume(pool, name, &bytes)
+    }
+
+    fn download_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        out: &mut dyn std::io::Write,
+    ) -> BackendResult<u64> {
+        let key = (pool.to_string(), name.to_string());
+        let held = self
+            .uploads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        match held {
+            Some(bytes) => {
+                out.write_all(&bytes).map_err(|e| BackendError::Libvirt {
+                    op: "download volume".into(),
+                    object: format!("{pool}/{name}"),
+                    message: e.to_string(),
+                })?;
+                Ok(bytes.len() as u64)
+            }
+            None => self.real.download_volume(pool, name, out),
+        }
+    }
+
+    fn refresh_pool(&self, pool: &str) -> BackendResult<()> {
+        self.real.refresh_pool(pool)
+    }
 }

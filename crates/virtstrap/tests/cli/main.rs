@@ -5,10 +5,12 @@
 //! - [`butane`]: `virtstrap butane` and `butane` argv[0] mode;
 //! - [`init_validate`]: `virtstrap init` and `virtstrap validate`;
 //! - [`doctor`]: `virtstrap doctor` and the refusals of plan and apply;
-//! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`.
+//! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`;
+//! - [`image`]: `virtstrap image pull`'s flags and refusals.
 
 mod butane;
 mod doctor;
 mod host;
+mod image;
 mod init_validate;
 mod util;
