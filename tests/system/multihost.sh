@@ -26,10 +26,7 @@ trap teardown EXIT
 bash "$hosts" stop 2 >/dev/null 2>&1 || true
 bash "$hosts" start 2 >/dev/null
 qemu-img create -q -f qcow2 "$work/base.qcow2" 64M
-for u in "$u1" "$u2"; do
-  virsh -c "$u" vol-create-as default base.qcow2 64M --format qcow2 >/dev/null
-  virsh -c "$u" vol-upload --pool default base.qcow2 "$work/base.qcow2"
-done
+export XDG_CACHE_HOME=$work/cache
 
 spec() { # spec MEMORY NODES-YAML
   cat > "$work/cluster.yaml" <<YAML
@@ -50,6 +47,23 @@ YAML
 }
 pinned="  - { name: a, count: 2, host: box1 }
   - { name: b, count: 2, host: box2 }"
+has_vol() { virsh -c "$1" vol-info --pool default "$2" >/dev/null 2>&1; }
+
+# the base image, through libvirt, to every host of the spec
+spec 128MiB "$pinned"
+out=$("$bin" image pull "$work/base.qcow2" --name base.qcow2 -f "$work/cluster.yaml" 2>&1) ||
+  { echo "$out"; false; }
+check "image pull -f puts the base image on both hosts" \
+  eval 'has_vol "$u1" base.qcow2 && has_vol "$u2" base.qcow2'
+check "it names each host" test "$(grep -c '^host box[12] ' <<<"$out")" = 2
+qemu-img create -q -f qcow2 "$work/other.qcow2" 32M
+"$bin" image pull "$work/other.qcow2" --name vs-mh-other.qcow2 -f "$work/cluster.yaml" \
+  --host box2 >/dev/null 2>&1
+check "image pull --host box2 reaches box2 only" \
+  eval '! has_vol "$u1" vs-mh-other.qcow2 && has_vol "$u2" vs-mh-other.qcow2'
+virsh -c "$u2" vol-delete --pool default vs-mh-other.qcow2 >/dev/null
+rc=0; "$bin" image pull "$work/other.qcow2" -f "$work/cluster.yaml" --host box9 >/dev/null 2>&1 || rc=$?
+check "image pull --host of no such host exits 2 (got $rc)" test "$rc" = 2
 on() { virsh -c "$1" list --all --name | grep '^vs-mh-' | sort | paste -sd' ' || true; }
 memory_of() { virsh -c "$1" dumpxml --inactive "$2" | sed -n 's|.*<memory unit=.KiB.>\([0-9]*\)</memory>.*|\1|p'; }
 steps() { # total steps of a multi-host plan in JSON

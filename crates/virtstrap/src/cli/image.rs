@@ -68,7 +68,9 @@ Examples:
   virtstrap image pull --os flatcar --stream beta
   virtstrap image pull --url https://example.org/os.qcow2.xz --sha256 3f1e...
   virtstrap image pull ./my-image.qcow2 --name my-base.qcow2
-  virtstrap image pull --connect qemu+ssh://root@host/system --output json";
+  virtstrap image pull --connect qemu+ssh://root@host/system --output json
+  virtstrap image pull -f cluster.yaml            (every host of its hosts:)
+  virtstrap image pull -f cluster.yaml --host box2";
 
 /// Pull a base image into a pool (Fedora CoreOS, Flatcar, a URL or a file)
 #[derive(Debug, ClapArgs)]
@@ -103,9 +105,18 @@ pub struct PullArgs {
     /// Volume name [default: from the image]
     #[arg(long, value_name = "VOLUME")]
     name: Option<String>,
-    /// libvirt URI (default: LIBVIRT_DEFAULT_URI, then qemu:///system)
-    #[arg(short, long, value_name = "URI")]
+    /// libvirt URI (default: LIBVIRT_DEFAULT_URI, then the spec's
+    /// connect:, then qemu:///system)
+    #[arg(short, long, value_name = "URI", conflicts_with = "host")]
     connect: Option<String>,
+    /// Cluster spec whose host(s) to pull to: its connect:, or with
+    /// hosts: every host it names (or those --host names)
+    #[arg(short = 'f', long = "file", value_name = "SPEC")]
+    spec: Option<std::path::PathBuf>,
+    /// With a spec over several hosts (hosts:), pull to this one only;
+    /// repeatable
+    #[arg(long, value_name = "NAME", requires = "spec")]
+    host: Vec<String>,
     /// text, or json for programs
     #[arg(short, long, value_enum, default_value = "text")]
     output: Format,
@@ -149,9 +160,7 @@ fn run_pull(a: &PullArgs) -> anyhow::Result<()> {
     let mut fetcher = Fetcher::new();
     fetcher.quiet = a.output == Format::Json;
     let (artifact, local) = resolve(a, sha, &fetcher)?;
-    let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
-    let uri = resolve_uri(a.connect.as_deref(), env.as_deref(), None);
-    let backend = LibvirtBackend::connect(Some(&uri))?;
+    let targets = targets(a)?;
     let req = Request {
         artifact,
         local,
@@ -163,9 +172,71 @@ fn run_pull(a: &PullArgs) -> anyhow::Result<()> {
         stop: Arc::clone(&fetcher.stop),
     };
     stop_on_ctrl_c(&req.stop, req.quiet);
-    let pulled = pull(&backend, &fetcher, &req)?;
-    print_pulled(&pulled, a.output);
+    // one host after another: the first downloads, the others find the
+    // file in the cache
+    for (host, uri) in &targets {
+        let backend = LibvirtBackend::connect(Some(uri)).map_err(|e| match host {
+            Some(h) => anyhow::anyhow!(e).context(format!("host {h}")),
+            None => e.into(),
+        })?;
+        let pulled = pull(&backend, &fetcher, &req).map_err(|e| match host {
+            Some(h) => e.context(format!("host {h}")),
+            None => e,
+        })?;
+        if let (Some(h), Format::Text) = (host, a.output) {
+            println!("host {h} ({uri}):");
+        }
+        print_pulled(&pulled, host.as_deref(), a.output);
+    }
     Ok(())
+}
+
+/// Where to pull to: (host name, URI) each. `--connect`, else the spec's
+/// hosts (all, or those `--host` names) or its `connect:`, else
+/// `LIBVIRT_DEFAULT_URI`, else qemu:///system.
+fn targets(a: &PullArgs) -> anyhow::Result<Vec<(Option<String>, String)>> {
+    let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+    let Some(file) = &a.spec else {
+        return Ok(vec![(
+            None,
+            resolve_uri(a.connect.as_deref(), env.as_deref(), None),
+        )]);
+    };
+    let cluster = crate::spec::load(file, &crate::spec::LoadOptions::default())?;
+    if cluster.hosts.is_empty() {
+        if let Some(h) = a.host.first() {
+            return Err(bad(format!(
+                "--host {h}: {} names no hosts: (a cluster of one host)",
+                file.display()
+            )));
+        }
+        let uri = resolve_uri(
+            a.connect.as_deref(),
+            env.as_deref(),
+            cluster.connect.as_deref(),
+        );
+        return Ok(vec![(None, uri)]);
+    }
+    if let Some(uri) = &a.connect {
+        return Err(bad(format!(
+            "--connect {uri}: {} names its hosts (hosts:); use --host NAME",
+            file.display()
+        )));
+    }
+    let names: Vec<&str> = cluster.hosts.iter().map(|h| h.name.as_str()).collect();
+    if let Some(unknown) = a.host.iter().find(|h| !names.contains(&h.as_str())) {
+        return Err(bad(format!(
+            "--host {unknown}: no such host in {} (hosts: {})",
+            file.display(),
+            names.join(", ")
+        )));
+    }
+    Ok(cluster
+        .hosts
+        .into_iter()
+        .filter(|h| a.host.is_empty() || a.host.contains(&h.name))
+        .map(|h| (Some(h.name), h.uri))
+        .collect())
 }
 
 /// The first Ctrl-C sets `stop`: a download stops, keeping its `.part`;
@@ -275,11 +346,13 @@ fn check_url(url: &str) -> anyhow::Result<()> {
     Err(bad(format!("{url:?} is not an http:// or https:// URL")))
 }
 
-fn print_pulled(p: &Pulled, format: Format) {
+/// What was pulled, and the `image:` line for the spec; JSON (one line
+/// per host) names the host of a spec over several.
+fn print_pulled(p: &Pulled, host: Option<&str>, format: Format) {
     let line = format!("image: {{ pool: {}, volume: {} }}", p.pool, p.volume);
     if format == Format::Json {
         let sha256 = p.digest.as_ref().filter(|d| d.algo == Algo::Sha256);
-        let out = json!({
+        let mut out = json!({
             "pool": p.pool,
             "volume": p.volume,
             "release": p.release,
@@ -292,6 +365,9 @@ fn print_pulled(p: &Pulled, format: Format) {
             "cleared_stale": p.cleared_stale,
             "image": line,
         });
+        if let Some(h) = host {
+            out["host"] = json!(h);
+        }
         println!("{out}");
         return;
     }
