@@ -21,6 +21,7 @@ pub mod address;
 pub mod desired;
 pub mod diff;
 mod refusals;
+pub mod reset;
 
 pub use action::{Action, Change, Plan, Step};
 pub use actual::{pool_marker, Actual};
