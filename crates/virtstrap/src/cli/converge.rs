@@ -52,9 +52,9 @@ pub struct DestroyArgs {
     run: RunArgs,
 }
 
-/// How apply and destroy carry out their plan.
+/// How apply, destroy and reset carry out their plan.
 #[derive(Debug, Args)]
-struct RunArgs {
+pub(super) struct RunArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     yes: bool,
@@ -104,10 +104,10 @@ pub fn destroy(args: &DestroyArgs) -> Result<()> {
 
 /// Ctrl-C, or a lock broken by another run: stop new work, as a failure
 /// does (steps under way finish, so what was made stays consistent).
-static STOP: AtomicBool = AtomicBool::new(false);
+pub(super) static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Under the lock: plan with `make`, show it, confirm, execute.
-fn converge(
+pub(super) fn converge(
     host: &HostArgs,
     run: &RunArgs,
     format: Format,

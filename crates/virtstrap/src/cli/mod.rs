@@ -20,6 +20,7 @@ mod init;
 mod inventory;
 mod plan;
 mod render;
+mod reset;
 mod spec_args;
 mod ssh;
 mod status;
@@ -69,6 +70,7 @@ enum HostCommand {
     Status(status::Args),
     Ssh(ssh::SshArgs),
     Console(ssh::ConsoleArgs),
+    Reset(reset::Args),
 }
 
 /// Name of the executable that runs the commands which talk to libvirt
@@ -116,6 +118,7 @@ pub fn run_host(argv: Vec<OsString>) -> ExitCode {
             Command::Host(HostCommand::Status(args)) => status::run(&args),
             Command::Host(HostCommand::Ssh(args)) => ssh::ssh(&args),
             Command::Host(HostCommand::Console(args)) => ssh::console(&args),
+            Command::Host(HostCommand::Reset(args)) => reset::run(&args),
             Command::Offline(Offline::Inventory(args)) => {
                 inventory::run_with(&args, &inventory::discovered_addresses)
             }
