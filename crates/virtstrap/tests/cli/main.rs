@@ -4,9 +4,11 @@
 //!
 //! - [`butane`]: `virtstrap butane` and `butane` argv[0] mode;
 //! - [`init_validate`]: `virtstrap init` and `virtstrap validate`;
-//! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`.
+//! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`;
+//! - [`reset`]: `virtstrap reset` refusals and confirmation.
 
 mod butane;
 mod host;
 mod init_validate;
+mod reset;
 mod util;
