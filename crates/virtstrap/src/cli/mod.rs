@@ -14,6 +14,7 @@ use crate::render::ignition::IgnitionError;
 use crate::spec::SpecError;
 
 mod butane;
+mod completions;
 mod converge;
 mod host;
 mod init;
@@ -59,6 +60,8 @@ enum Offline {
     Inventory(inventory::Args),
     Render(render::Args),
     Validate(validate::Args),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// The commands that talk to a libvirt host, run by [`HOST_EXE`].
@@ -142,6 +145,8 @@ fn run_offline(command: Offline) -> Result<()> {
         Offline::Inventory(args) => inventory::run_with(&args, &inventory::no_host),
         Offline::Render(args) => render::run(&args),
         Offline::Validate(args) => validate::run(&args),
+        Offline::Completions(args) => completions::completions(&args),
+        Offline::Man(args) => completions::man(&args),
     }
 }
 

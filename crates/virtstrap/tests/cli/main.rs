@@ -3,11 +3,13 @@
 //! through the one harness in [`util`].
 //!
 //! - [`butane`]: `virtstrap butane` and `butane` argv[0] mode;
+//! - [`completions`]: `virtstrap completions` and `virtstrap man`;
 //! - [`init_validate`]: `virtstrap init` and `virtstrap validate`;
 //! - [`host`]: the hand-over of libvirt commands to `virtstrap-host`;
 //! - [`reset`]: `virtstrap reset` refusals and confirmation.
 
 mod butane;
+mod completions;
 mod host;
 mod init_validate;
 mod reset;
