@@ -72,7 +72,7 @@ ign_vol=$pooldir/vsreset-n1.ign
 console=/var/log/libvirt/qemu/vsreset-n1-console.log
 born() { stat -c %W "$1"; } # birth time (s), 0 where the filesystem keeps none
 ino() { stat -c %i "$1"; }
-read_disk() { ssh_root "dd if=$1 bs=1 count=${2:-24} 2>/dev/null"; }
+read_disk() { ssh_root "dd if=$1 bs=1 count=${2:-24} 2>/dev/null" | tr -d '\0'; } # NULs dropped
 
 out=$work/out
 rc=0; run apply --yes --wait --timeout 4m >"$out" 2>&1 || rc=$?
@@ -85,8 +85,10 @@ check "the guest has its root disk as /dev/vda and its data disk as /dev/vdb" \
 in_ns "$bin" ssh -f "$work/cluster.yaml" --connect "$uri" -i "$work/id" n1 -- true >/dev/null 2>&1
 check "virtstrap ssh recorded the node's host key" test -s "$XDG_STATE_HOME/virtstrap/vsreset/known_hosts"
 # the marks
-ssh_root 'echo mark > /vsreset-root-mark && printf VSRESET-ROOT-DISK-MARK | dd of=/dev/vda conv=notrunc 2>/dev/null &&
-  printf VSRESET-DATA-DISK-MARK | dd of=/dev/vdb conv=notrunc 2>/dev/null && sync &&
+# (conv=fsync: a flush, so QEMU writes the qcow2 metadata out where
+# qemu-img on the host reads it)
+ssh_root 'echo mark > /vsreset-root-mark && printf VSRESET-ROOT-DISK-MARK | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null &&
+  printf VSRESET-DATA-DISK-MARK | dd of=/dev/vdb conv=notrunc,fsync 2>/dev/null &&
   echo VSRESET-CONSOLE-MARK > /dev/console'
 check "the marks are there before the reset" test "$(ssh_root 'cat /vsreset-root-mark')$(read_disk /dev/vda 22)$(read_disk /dev/vdb 22)" = \
   "markVSRESET-ROOT-DISK-MARKVSRESET-DATA-DISK-MARK"
@@ -140,7 +142,7 @@ until ssh_root true 2>/dev/null; do sleep 0.2; done
 check "reset --data --wait: exit 0" test "$rc" = 0
 [ "$rc" = 0 ] || cat "$out" >&2
 check "reset --data: the data disk is empty again" \
-  test "$(read_disk /dev/vdb 22 | tr -d '\0')" = ""
+  test "$(read_disk /dev/vdb 22)" = ""
 check "reset --data: the data volume is a blank qcow2" qemu-img compare -U -q "$data_vol" "$pooldir/base.qcow2"
 
 # ---- refusals -----------------------------------------------------------------
@@ -154,7 +156,7 @@ run destroy --yes >/dev/null 2>&1 || true
 leftovers() {
   local doms vols files nets
   doms=$(virsh list --all --name | grep -c "^vsreset-" || true)
-  vols=$(virsh vol-list "$pool" | grep -c "vsreset-" || true)
+  vols=$(virsh vol-list "$pool" | awk '{print $1}' | grep -c "^vsreset-" || true)
   files=$(find "$pooldir" -type f -name "vsreset-*" | wc -l)
   nets=$(virsh net-list --all --name | grep -cx "$net" || true)
   [ "$doms$vols$files$nets" = 0000 ] || { echo "left: $doms domains, $vols volumes, $files files, $nets networks" >&2; return 1; }
