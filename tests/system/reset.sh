@@ -109,6 +109,10 @@ check "reset --yes --wait: exit 0" test "$rc" = 0
 [ "$rc" = 0 ] || cat "$out" >&2
 check "reset reports the node" grep -q "reset n1: fresh root disk, Ignition uploaded again, started (data disks kept)" "$out"
 check "reset --wait saw the node up" grep -q "^n1: up" "$out"
+# its old lease still holds while it boots: up means SSH answered
+check "...with SSH answering (not taken as unreachable while it booted)" \
+  bash -c '! grep -q "SSH not checked" "$1"' _ "$out"
+steps_s=$(grep -o 'reset: [0-9]* steps in [0-9.]* s' "$out" || true)
 new_root() { [ "$(born "$root_vol")" -ge "$t0" ] || [ "$(ino "$root_vol")" != "$root_ino" ]; }
 check "the root volume is new (made after the reset began)" new_root
 check "the new root volume is an overlay on the base image" \
@@ -145,6 +149,49 @@ check "reset --data: the data disk is empty again" \
   test "$(read_disk /dev/vdb 22)" = ""
 check "reset --data: the data volume is a blank qcow2" qemu-img compare -U -q "$data_vol" "$pooldir/base.qcow2"
 
+# ---- kill -9 in the middle, finished by apply, then by reset --------------------
+# Killed as soon as step K of 9 is reported done (3: the root volume is
+# deleted; 5: the root is made again and the Ignition volume deleted), so
+# at step K or a little later (steps take milliseconds). A cut reset has
+# marked the domain Ignition-pending before deleting any volume, so the
+# next run finishes it; the stale lock is taken over.
+for round in "3 apply" "5 reset"; do
+  set -- $round
+  ssh_root 'printf VSRESET-ROOT-DISK-MARK | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null'
+  check "a mark on the root disk before the cut" \
+    bash -c '! qemu-img compare -U -q "$1" "$2"' _ "$root_vol" "$pooldir/base.qcow2"
+  # not through in_ns: $! must be virtstrap itself (ip netns exec execs it,
+  # and virtstrap execs virtstrap-host: one process all along)
+  cut=("$bin" reset --yes n1 -f "$work/cluster.yaml" --connect "$uri")
+  : >"$out.kill"
+  if [ -n "$ns" ]; then ip netns exec "$ns" "${cut[@]}" >"$out.kill" 2>&1 & else "${cut[@]}" >"$out.kill" 2>&1 & fi
+  pid=$!
+  for _ in $(seq 3000); do grep -q "^\[$1/" "$out.kill" && break; sleep 0.01; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  # libvirt still carries out the call the killed client had sent: a run
+  # planned before it lands would not see it
+  sleep 2
+  at=$(grep -o '^\[[0-9]*/[0-9]*\] .*' "$out.kill" | tail -n 1 || true)
+  n=$(sed -n 's|^\[\([0-9]*\)/9\].*|\1|p' <<<"$at")
+  check "reset killed mid-way, after step $1 (at: ${at:-none})" \
+    bash -c '[ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -lt 9 ]' _ "$n" "$1"
+  rc=0
+  if [ "$2" = apply ]; then
+    run apply --yes --wait --timeout 4m >"$out" 2>&1 || rc=$?
+  else
+    run reset --yes --wait --timeout 4m n1 >"$out" 2>&1 || rc=$?
+  fi
+  check "...then $2 --wait finishes it (exit 0)" test "$rc" = 0
+  check "...having seen SSH answer" bash -c '! grep -q "SSH not checked" "$1"' _ "$out"
+  check "...the node answers SSH, its Ignition file there" \
+    test "$(ssh_root cat /etc/vsreset-ignited 2>&1)" = "written by Ignition"
+  check "...its root volume is a fresh overlay on the base" \
+    qemu-img compare -U -q "$root_vol" "$pooldir/base.qcow2"
+  check "...and plan has nothing left to do" grep -q "nothing to do" <<<"$(run plan)"
+  [ "$failed" = 0 ] || { cat "$out.kill" "$out" >&2; virsh domstate vsreset-n1 >&2 || true; }
+done
+
 # ---- refusals -----------------------------------------------------------------
 rc=0; run reset --yes n9 >"$out" 2>&1 || rc=$?
 check "a node the spec lacks: exit 2, named" bash -c '[ "$1" = 2 ] && grep -q "node n9 is not in the spec" "$2"' _ "$rc" "$out"
@@ -162,6 +209,6 @@ leftovers() {
   [ "$doms$vols$files$nets" = 0000 ] || { echo "left: $doms domains, $vols volumes, $files files, $nets networks" >&2; return 1; }
 }
 check "destroy leaves no domain, volume, file or network of the cluster" leftovers
-echo "reset wall time (reset --yes --wait until SSH answers): ${reset_s} s"
+echo "reset wall time (reset --yes --wait until SSH answers): ${reset_s} s (${steps_s:-no step line})"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
