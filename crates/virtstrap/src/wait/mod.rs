@@ -186,6 +186,9 @@ fn watch(
     if now.stage == Stage::Failed {
         now.elapsed = start.elapsed();
         report(&now);
+    } else if now.stage != Stage::Up {
+        // stuck: how long it was waited for, not when it last moved on
+        now.elapsed = start.elapsed();
     }
     let console_tail = if now.stage == Stage::Up {
         Vec::new()
@@ -429,6 +432,8 @@ mod tests {
             &|_| {},
         );
         assert_eq!(out[0].last.stage, Stage::Running);
+        // the report says how long it was waited for (it said 0 s)
+        assert!(out[0].last.elapsed >= opts.timeout, "{:?}", out[0].last);
         assert_eq!(out[0].console_tail.len(), 20);
         assert_eq!(out[0].console_tail[19], "boot line 30");
     }
