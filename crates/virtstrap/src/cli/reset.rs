@@ -13,7 +13,7 @@ use super::converge::{converge, RunArgs, STOP};
 use super::host::{Format, HostArgs};
 use super::wait::{watch, WaitArgs};
 
-/// Make nodes pristine again: they boot as new and run Ignition again
+/// Make nodes pristine again: a fresh root disk, Ignition run anew
 ///
 /// Takes the cluster's lock, powers each node off, replaces its root disk
 /// with a fresh overlay on the base image, makes its Ignition volume
