@@ -35,6 +35,9 @@ pub fn command(cluster: &str, user: &str, ip: Ipv4Addr, remote: &[String]) -> Co
     c.arg("-o")
         .arg(format!("UserKnownHostsFile={}", known.display()))
         .args(["-o", "StrictHostKeyChecking=accept-new"])
+        // plain entries (Debian's ssh_config hashes them), so that
+        // `forget` can find a reset or rebuilt node's old key by address
+        .args(["-o", "HashKnownHosts=no"])
         .args(["-o", "ConnectTimeout=10"])
         .arg("-l")
         .arg(user)
@@ -127,6 +130,8 @@ mod tests {
             .iter()
             .any(|a| a.starts_with("UserKnownHostsFile=")
                 && a.ends_with("virtstrap/demo/known_hosts")));
+        // a hashed entry could not be forgotten by address
+        assert!(args.iter().any(|a| a == "HashKnownHosts=no"), "{args:?}");
         assert_eq!(
             args[args.len() - 5..],
             ["core", "10.0.0.2", "--", "cat", "/etc/hostname"]

@@ -53,7 +53,7 @@ pub struct DestroyArgs {
     run: RunArgs,
 }
 
-/// How apply and destroy carry out their plan.
+/// How apply, destroy and reset carry out their plan.
 #[derive(Debug, Args)]
 pub(super) struct RunArgs {
     /// Do not ask for confirmation
@@ -142,7 +142,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<()> {
 pub(super) static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Under the lock: plan with `make`, show it, confirm, execute.
-fn converge(
+pub(super) fn converge(
     s: Session,
     run: &RunArgs,
     format: Format,

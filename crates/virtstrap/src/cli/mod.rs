@@ -14,6 +14,7 @@ use crate::render::ignition::IgnitionError;
 use crate::spec::SpecError;
 
 mod butane;
+mod completions;
 mod converge;
 mod doctor;
 mod fleet;
@@ -23,6 +24,7 @@ mod init;
 mod inventory;
 mod plan;
 mod render;
+mod reset;
 mod spec_args;
 mod ssh;
 mod status;
@@ -61,6 +63,8 @@ enum Offline {
     Inventory(inventory::Args),
     Render(render::Args),
     Validate(validate::Args),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// The commands that talk to a libvirt host, run by [`HOST_EXE`].
@@ -74,6 +78,7 @@ enum HostCommand {
     Console(ssh::ConsoleArgs),
     Doctor(doctor::Args),
     Image(image::Args),
+    Reset(reset::Args),
 }
 
 /// Name of the executable that runs the commands which talk to libvirt
@@ -123,6 +128,7 @@ pub fn run_host(argv: Vec<OsString>) -> ExitCode {
             Command::Host(HostCommand::Console(args)) => ssh::console(&args),
             Command::Host(HostCommand::Doctor(args)) => doctor::run(&args),
             Command::Host(HostCommand::Image(args)) => image::run(&args),
+            Command::Host(HostCommand::Reset(args)) => reset::run(&args),
             Command::Offline(Offline::Inventory(args)) => {
                 inventory::run_with(&args, &inventory::discovered_addresses)
             }
@@ -146,6 +152,8 @@ fn run_offline(command: Offline) -> Result<()> {
         Offline::Inventory(args) => inventory::run_with(&args, &inventory::no_host),
         Offline::Render(args) => render::run(&args),
         Offline::Validate(args) => validate::run(&args),
+        Offline::Completions(args) => completions::completions(&args),
+        Offline::Man(args) => completions::man(&args),
     }
 }
 

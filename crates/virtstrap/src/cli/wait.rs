@@ -48,6 +48,18 @@ pub fn run(
     host: &HostArgs,
     stop: &AtomicBool,
 ) -> Result<()> {
+    let outcomes = watch(s, want, args, stop)?;
+    write_inventory(s, &outcomes, host, args.output)
+}
+
+/// Wait for the nodes of `want` and show their progress: an error naming
+/// each node that did not come up in time.
+pub fn watch(
+    s: &Session,
+    want: &Desired,
+    args: &WaitArgs,
+    stop: &AtomicBool,
+) -> Result<Vec<Outcome>> {
     let targets: Vec<Target> = want
         .nodes
         .iter()
@@ -72,7 +84,7 @@ pub fn run(
     if !stuck.is_empty() {
         return Err(anyhow!("{}", stuck_report(&stuck, &targets, args.timeout)));
     }
-    write_inventory(s, &outcomes, host, args.output)
+    Ok(outcomes)
 }
 
 /// `node cp1 is not up: stuck at leased after 600 s ...` with the tail.

@@ -79,11 +79,11 @@ pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanEr
 
 /// One node's part of the diff: the spec's node, the host, and the
 /// addresses the address plan reserved for it.
-struct NodeCx<'a> {
-    want: &'a Desired,
-    actual: &'a Actual,
-    node: &'a DesiredNode,
-    reserved: &'a [Reservation],
+pub(super) struct NodeCx<'a> {
+    pub(super) want: &'a Desired,
+    pub(super) actual: &'a Actual,
+    pub(super) node: &'a DesiredNode,
+    pub(super) reserved: &'a [Reservation],
 }
 
 fn pool_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {
@@ -284,7 +284,13 @@ impl NodeCx<'_> {
     /// Define (pending), create missing volumes, upload Ignition, define
     /// (final), add its host entries, start. Both definitions record the
     /// reservations, so an apply cut short leaves no entry unrecorded.
-    fn create(&self, present: &[bool], steps: &mut Vec<Step>, change: Change, reason: &Arc<str>) {
+    pub(super) fn create(
+        &self,
+        present: &[bool],
+        steps: &mut Vec<Step>,
+        change: Change,
+        reason: &Arc<str>,
+    ) {
         let node = self.node;
         let domain = |xml: DomainXml| Action::DefineDomain {
             name: node.domain.clone(),

@@ -22,6 +22,7 @@ pub mod desired;
 pub mod diff;
 pub mod placement;
 pub(crate) mod refusals;
+pub mod reset;
 
 pub use action::{Action, Change, Plan, Step};
 pub use actual::{pool_marker, Actual};

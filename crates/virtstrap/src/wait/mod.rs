@@ -171,7 +171,7 @@ fn watch(
             now.note = Some(why);
             break;
         }
-        let next = step(backend, t, &now, opts);
+        let next = step(backend, t, &now, opts, start.elapsed());
         if let Some(mut next) = next.filter(|n| n.stage != now.stage || n.address != now.address) {
             next.elapsed = start.elapsed();
             report(&next);
@@ -186,6 +186,9 @@ fn watch(
     if now.stage == Stage::Failed {
         now.elapsed = start.elapsed();
         report(&now);
+    } else if now.stage != Stage::Up {
+        // stuck: how long it was waited for, not when it last moved on
+        now.elapsed = start.elapsed();
     }
     let console_tail = if now.stage == Stage::Up {
         Vec::new()
@@ -200,7 +203,13 @@ fn watch(
 
 /// The next stage of a node at `now`, if it moved on. Errors reading the
 /// host count as "not yet": the wait goes on until its timeout.
-fn step(backend: &dyn Backend, t: &Target, now: &Progress, opts: Options) -> Option<Progress> {
+fn step(
+    backend: &dyn Backend,
+    t: &Target,
+    now: &Progress,
+    opts: Options,
+    elapsed: Duration,
+) -> Option<Progress> {
     let mut next = now.clone();
     match now.stage {
         Stage::Starting => {
@@ -226,6 +235,12 @@ fn step(backend: &dyn Backend, t: &Target, now: &Progress, opts: Options) -> Opt
                     next.stage = Stage::Up;
                     next.note = Some(format!("SSH not checked: {why} from this machine"));
                 }
+                // `now.elapsed`: when the node was leased
+                Probe::NoNeighbour if elapsed < now.elapsed + NO_NEIGHBOUR_GRACE => return None,
+                Probe::NoNeighbour => {
+                    next.stage = Stage::Up;
+                    next.note = Some("SSH not checked: host unreachable from this machine".into());
+                }
                 Probe::NotYet => return None,
             }
         }
@@ -243,7 +258,17 @@ enum Probe {
     NotYet,
     /// This machine has no way to the address.
     Unreachable(&'static str),
+    /// The address is on a link of this machine's and nobody there
+    /// answers for it (EHOSTUNREACH: ARP failed): a guest not up yet,
+    /// which is what a `reset` node is while its old lease still holds,
+    /// or an address this machine cannot reach after all.
+    NoNeighbour,
 }
+
+/// How long after its lease a node whose address nobody answers for
+/// ([`Probe::NoNeighbour`]) is waited for before SSH is taken as not
+/// checkable from here: a booting guest answers well within it.
+const NO_NEIGHBOUR_GRACE: Duration = Duration::from_secs(60);
 
 fn ssh_answers(addr: SocketAddr) -> Probe {
     use std::io::ErrorKind;
@@ -252,9 +277,7 @@ fn ssh_answers(addr: SocketAddr) -> Probe {
         Err(e) if e.kind() == ErrorKind::NetworkUnreachable => {
             return Probe::Unreachable("no route")
         }
-        Err(e) if e.kind() == ErrorKind::HostUnreachable => {
-            return Probe::Unreachable("host unreachable")
-        }
+        Err(e) if e.kind() == ErrorKind::HostUnreachable => return Probe::NoNeighbour,
         Err(_) => return Probe::NotYet,
     };
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
@@ -409,6 +432,8 @@ mod tests {
             &|_| {},
         );
         assert_eq!(out[0].last.stage, Stage::Running);
+        // the report says how long it was waited for (it said 0 s)
+        assert!(out[0].last.elapsed >= opts.timeout, "{:?}", out[0].last);
         assert_eq!(out[0].console_tail.len(), 20);
         assert_eq!(out[0].console_tail[19], "boot line 30");
     }
