@@ -82,17 +82,16 @@ pub fn apply(args: &ApplyArgs) -> Result<()> {
         Opened::One(s) => *s,
         Opened::Fleet(f) => {
             let (cluster, fleet) = *f;
-            if args.wait.wait {
-                return Err(BadInput(
-                    "apply --wait does not yet wait on a cluster over several hosts \
-                     (hosts:): run apply without --wait"
-                        .into(),
-                )
-                .into());
-            }
             let make = |m: &Member, w: &Desired| m.session.checked_plan(w, adopt);
             let q = "Apply these steps?";
-            super::fleet::converge(&cluster, &fleet, &args.run, "apply", q, &make)?;
+            let (wants, plans) =
+                super::fleet::converge(&cluster, &fleet, &args.run, "apply", q, &make)?;
+            for (w, p) in wants.iter().zip(&plans) {
+                crate::ssh::forget_rebuilt(&cluster.name, p, w);
+            }
+            if args.wait.wait {
+                super::wait::run_fleet(&cluster, &fleet, &wants, &args.wait, &args.host, &STOP)?;
+            }
             return super::fleet::unfinished(&fleet, "apply");
         }
     };

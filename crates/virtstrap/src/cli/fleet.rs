@@ -166,7 +166,8 @@ fn nest<'a, T>(
     .map_err(|e| anyhow!(e).context(format!("host {}", first.name)))?
 }
 
-/// Plan every host, show it, confirm, run every host's steps at once.
+/// Plan every host, show it, confirm, run every host's steps at once:
+/// each host's share of the spec, rendered, and its plan.
 pub(super) fn converge(
     cluster: &Cluster,
     fleet: &Fleet,
@@ -174,17 +175,19 @@ pub(super) fn converge(
     verb: &str,
     question: &str,
     make: &(dyn Fn(&Member, &Desired) -> Result<Plan, PlanError> + Sync),
-) -> Result<()> {
+) -> Result<(Vec<Desired>, Vec<Plan>)> {
     let wants = desired(fleet)?;
-    locked(fleet, &cluster.name, verb, run, || {
+    let plans = locked(fleet, &cluster.name, verb, run, || {
         let plans = plans(fleet, &wants, make)?;
         print(cluster, fleet, &plans, Format::Text);
         if plans.iter().all(|p| p.steps.is_empty()) {
-            return Ok(());
+            return Ok(plans);
         }
         confirm(question, run.yes)?;
-        execute(cluster, fleet, &plans, run.parallel, verb)
-    })
+        execute(cluster, fleet, &plans, run.parallel, verb)?;
+        Ok(plans)
+    })?;
+    Ok((wants, plans))
 }
 
 /// Run each host's plan, all hosts at once; progress lines name the host.

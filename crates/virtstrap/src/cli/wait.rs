@@ -15,10 +15,12 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use serde_json::json;
 
+use crate::fleet::Fleet;
 use crate::inventory::{self, Format as InventoryFormat};
 use crate::plan::Desired;
 use crate::render::host::console_log_path;
 use crate::session::Session;
+use crate::spec::Cluster;
 use crate::wait::{wait, Options, Outcome, Progress, Stage, Target};
 
 use super::host::{Format, HostArgs};
@@ -49,7 +51,38 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<()> {
     let outcomes = watch(s, want, args, stop)?;
-    write_inventory(s, &outcomes, host, args.output)
+    write_inventory(&s.cluster, &outcomes, &BTreeMap::new(), host, args.output)
+}
+
+/// [`run`] over every host of a cluster over several: each host's nodes
+/// watched at once, one report, one inventory naming each node's host.
+pub fn run_fleet(
+    cluster: &Cluster,
+    fleet: &Fleet,
+    wants: &[Desired],
+    args: &WaitArgs,
+    host: &HostArgs,
+    stop: &AtomicBool,
+) -> Result<()> {
+    let parts: Vec<(&Session, Vec<Target>)> = fleet
+        .members
+        .iter()
+        .zip(wants)
+        .map(|(m, w)| (&m.session, targets(&m.session, w)))
+        .collect();
+    let outcomes = watch_all(&parts, args, stop)?;
+    let placed = fleet
+        .members
+        .iter()
+        .flat_map(|m| {
+            m.session
+                .cluster
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), m.name.clone()))
+        })
+        .collect();
+    write_inventory(cluster, &outcomes, &placed, host, args.output)
 }
 
 /// Wait for the nodes of `want` and show their progress: an error naming
@@ -60,8 +93,12 @@ pub fn watch(
     args: &WaitArgs,
     stop: &AtomicBool,
 ) -> Result<Vec<Outcome>> {
-    let targets: Vec<Target> = want
-        .nodes
+    watch_all(&[(s, targets(s, want))], args, stop)
+}
+
+/// What to watch of the nodes of `want`.
+fn targets(s: &Session, want: &Desired) -> Vec<Target> {
+    want.nodes
         .iter()
         .map(|n| Target {
             node: n.node.clone(),
@@ -69,20 +106,41 @@ pub fn watch(
             macs: n.nics.iter().map(|nic| nic.mac.clone()).collect(),
             console_log: console_log_path(&s.host, &n.domain),
         })
-        .collect();
+        .collect()
+}
+
+/// Watch each host's targets at once, on one display.
+fn watch_all(
+    parts: &[(&Session, Vec<Target>)],
+    args: &WaitArgs,
+    stop: &AtomicBool,
+) -> Result<Vec<Outcome>> {
+    let all: Vec<Target> = parts.iter().flat_map(|(_, t)| t.clone()).collect();
     let opts = Options {
         timeout: args.timeout,
         ..Options::default()
     };
-    let ui = Ui::new(&targets, args.output);
-    let outcomes = wait(&s.backend, &targets, opts, stop, &|p| ui.show(p));
+    let ui = Ui::new(&all, args.output);
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|(s, targets)| {
+                let ui = &ui;
+                scope.spawn(move || wait(&s.backend, targets, opts, stop, &|p| ui.show(p)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a host's wait panicked"))
+            .collect()
+    });
     ui.finish();
     let stuck: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.last.stage != Stage::Up)
         .collect();
     if !stuck.is_empty() {
-        return Err(anyhow!("{}", stuck_report(&stuck, &targets, args.timeout)));
+        return Err(anyhow!("{}", stuck_report(&stuck, &all, args.timeout)));
     }
     Ok(outcomes)
 }
@@ -136,8 +194,9 @@ fn stage_words(p: &Progress) -> String {
 
 /// The inventory of what came up, beside the spec.
 fn write_inventory(
-    s: &Session,
+    cluster: &Cluster,
     outcomes: &[Outcome],
+    placed: &BTreeMap<String, String>,
     host: &HostArgs,
     format: Format,
 ) -> Result<()> {
@@ -145,8 +204,9 @@ fn write_inventory(
         .iter()
         .map(|o| (o.last.node.clone(), o.last.address))
         .collect::<BTreeMap<_, _>>();
-    let inv = inventory::build(&s.cluster, &addresses);
-    let path = inventory_path(host, &s.cluster.name);
+    let mut inv = inventory::build(cluster, &addresses);
+    inventory::place(&mut inv, placed);
+    let path = inventory_path(host, &cluster.name);
     crate::fsutil::write_atomic(
         &path,
         inv.to_text(InventoryFormat::Kubespray).as_bytes(),
