@@ -14,6 +14,7 @@ pub mod fake;
 mod gate;
 pub mod real;
 mod real_addr;
+mod real_host;
 mod real_lock;
 mod real_stream;
 #[cfg(any(test, feature = "testing"))]

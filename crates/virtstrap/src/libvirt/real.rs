@@ -144,7 +144,10 @@ fn object(op: &str, kind: &str, name: &str) -> String {
 }
 
 /// Turn a libvirt error into a [`BackendError::Libvirt`].
-fn failed<'a>(op: &'a str, object: &'a str) -> impl FnOnce(VirtError) -> BackendError + 'a {
+pub(super) fn failed<'a>(
+    op: &'a str,
+    object: &'a str,
+) -> impl FnOnce(VirtError) -> BackendError + 'a {
     move |e| BackendError::Libvirt {
         op: op.into(),
         object: object.into(),
@@ -619,23 +622,12 @@ impl Backend for LibvirtBackend {
 
     fn host_info(&self) -> BackendResult<HostInfo> {
         let _place = self.gate.enter();
-        let failed = |e| failed("get host info", &self.uri)(e);
-        Ok(HostInfo {
-            libvirt_version: self.conn.lib_version().map_err(failed)?.into(),
-            hypervisor: self.conn.driver_type().map_err(failed)?,
-            hypervisor_version: self.conn.hyp_version().map_err(failed)?.into(),
-            capabilities: self.conn.capabilities().map_err(failed)?,
-        })
+        self.host_info_impl()
     }
 
     fn free_memory(&self) -> BackendResult<u64> {
         let _place = self.gate.enter();
-        match self.conn.free_memory() {
-            Ok(bytes) => Ok(bytes),
-            // a driver without it (libvirt's test driver): its memory
-            // minus what its running domains were given
-            Err(_) => self.free_memory_by_node_info(),
-        }
+        self.free_memory_impl()
     }
 
     fn upload_volume_from(
@@ -664,26 +656,6 @@ impl Backend for LibvirtBackend {
         let op = "refresh pool";
         let p = self.lookup_pool(op, pool)?;
         p.refresh(0).map_err(failed(op, pool))
-    }
-}
-
-impl LibvirtBackend {
-    /// The host's memory less its running domains' (libvirt's node info
-    /// and domain info), for drivers that do not report free memory.
-    fn free_memory_by_node_info(&self) -> BackendResult<u64> {
-        let op = "get free memory";
-        let info = self.conn.node_info().map_err(failed(op, "host"))?;
-        let flags = sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE;
-        let running = self
-            .conn
-            .list_all_domains(flags)
-            .map_err(failed(op, "host"))?;
-        let used: u64 = running
-            .iter()
-            .filter_map(|d| d.info().ok())
-            .map(|i| i.memory)
-            .sum();
-        Ok(info.memory.saturating_sub(used) * 1024)
     }
 }
 
