@@ -55,6 +55,13 @@ pub struct Down {
     pub why: String,
 }
 
+impl Down {
+    /// For programs: host, uri, why.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "host": self.name, "uri": self.uri, "why": self.why })
+    }
+}
+
 /// Why the cluster's hosts could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {

@@ -86,11 +86,7 @@ pub(super) fn print(cluster: &Cluster, fleet: &Fleet, plans: &[Plan], format: Fo
                     v
                 })
                 .collect();
-            let down: Vec<_> = fleet
-                .down
-                .iter()
-                .map(|d| json!({"host": d.name, "uri": d.uri, "why": d.why}))
-                .collect();
+            let down: Vec<_> = fleet.down.iter().map(crate::fleet::Down::json).collect();
             println!(
                 "{:#}",
                 json!({"hosts": hosts, "down": down, "left_out": fleet.unplaced})

@@ -89,11 +89,7 @@ fn run_fleet(cluster: &Cluster, fleet: &Fleet, format: Format) -> anyhow::Result
                 v
             })
             .collect();
-        let down: Vec<_> = fleet
-            .down
-            .iter()
-            .map(|d| json!({"host": d.name, "uri": d.uri, "why": d.why}))
-            .collect();
+        let down: Vec<_> = fleet.down.iter().map(crate::fleet::Down::json).collect();
         println!(
             "{:#}",
             json!({ "cluster": cluster.name, "nodes": nodes, "down": down })

@@ -54,16 +54,7 @@ pub fn diff(want: &Desired, actual: &Actual, adopt: bool) -> Result<Plan, PlanEr
     let addresses = address::plan(want, actual, &mut conflicts);
     for node in &want.nodes {
         let from = steps.len();
-        let reserved = addresses
-            .reservations
-            .get(&node.node)
-            .map_or(&[][..], Vec::as_slice);
-        let cx = NodeCx {
-            want,
-            actual,
-            node,
-            reserved,
-        };
+        let cx = NodeCx::new(want, actual, node, &addresses);
         cx.steps(adopt, &mut steps, &mut conflicts);
         tag(&mut steps, from, &node.node);
     }
@@ -84,6 +75,27 @@ pub(super) struct NodeCx<'a> {
     pub(super) actual: &'a Actual,
     pub(super) node: &'a DesiredNode,
     pub(super) reserved: &'a [Reservation],
+}
+
+impl<'a> NodeCx<'a> {
+    /// `node`'s part, with what `addresses` reserved for it.
+    pub(super) fn new(
+        want: &'a Desired,
+        actual: &'a Actual,
+        node: &'a DesiredNode,
+        addresses: &'a address::Addresses,
+    ) -> NodeCx<'a> {
+        let reserved = addresses
+            .reservations
+            .get(&node.node)
+            .map_or(&[][..], Vec::as_slice);
+        NodeCx {
+            want,
+            actual,
+            node,
+            reserved,
+        }
+    }
 }
 
 fn pool_steps(want: &Desired, actual: &Actual, steps: &mut Vec<Step>) {

@@ -71,16 +71,7 @@ pub fn reset(
     let addresses = address::plan(want, actual, &mut Vec::new());
     let mut steps = Vec::new();
     for node in picked {
-        let reserved = addresses
-            .reservations
-            .get(&node.node)
-            .map_or(&[][..], Vec::as_slice);
-        let cx = NodeCx {
-            want,
-            actual,
-            node,
-            reserved,
-        };
+        let cx = NodeCx::new(want, actual, node, &addresses);
         node_steps(&cx, data, &mut steps);
     }
     Ok(Plan {
