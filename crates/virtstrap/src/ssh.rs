@@ -89,6 +89,26 @@ pub fn forget(path: &std::path::Path, ips: &[Ipv4Addr]) {
         .map(|l| format!("{l}\n"))
         .collect();
     let _ = std::fs::write(path, kept);
+    // hashed entries (`|1|salt|hash`, what ssh writes where HashKnownHosts
+    // is on, as Debian's ssh_config has it, and as files from before
+    // virtstrap turned it off hold) name no address: ssh-keygen finds them
+    if text.lines().any(|l| l.starts_with("|1|")) {
+        for ip in ips {
+            let _ = std::process::Command::new("ssh-keygen")
+                .arg("-q")
+                .arg("-f")
+                .arg(path)
+                .arg("-R")
+                .arg(ip.to_string())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        // ssh-keygen keeps the file as it was beside it
+        let mut old = path.as_os_str().to_owned();
+        old.push(".old");
+        let _ = std::fs::remove_file(old);
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +132,43 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "10.0.0.20 ssh-ed25519 BBBB\n"
         );
+    }
+
+    #[test]
+    fn forgetting_removes_hashed_entries_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("known_hosts");
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA43XKXGrDT2G2369SPPk766NpxN3gDMDIO70Uaw3oW8";
+        std::fs::write(&path, format!("10.0.0.2 {key}\n10.0.0.9 {key}\n")).expect("write");
+        // hash them as ssh does with HashKnownHosts (openssh-client)
+        let hashed = std::process::Command::new("ssh-keygen")
+            .arg("-q")
+            .arg("-H")
+            .arg("-f")
+            .arg(&path)
+            .status()
+            .expect("ssh-keygen (openssh-client) runs");
+        assert!(hashed.success());
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.lines().all(|l| l.starts_with("|1|")), "{text}");
+        forget(&path, &["10.0.0.2".parse().expect("ip")]);
+        let left = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(left.lines().count(), 1, "{left}");
+        let found = |ip: &str| {
+            std::process::Command::new("ssh-keygen")
+                .arg("-F")
+                .arg(ip)
+                .arg("-f")
+                .arg(&path)
+                .output()
+                .expect("ssh-keygen runs")
+                .status
+                .success()
+        };
+        assert!(!found("10.0.0.2"), "the forgotten entry is gone");
+        assert!(found("10.0.0.9"), "the other stays");
+        assert!(!dir.path().join("known_hosts.old").exists());
     }
 
     #[test]
