@@ -55,6 +55,13 @@ pub struct Down {
     pub why: String,
 }
 
+impl std::fmt::Display for Down {
+    /// `box2 (qemu+tcp://10.0.0.2/system)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.uri)
+    }
+}
+
 impl Down {
     /// For programs: host, uri, why.
     pub fn json(&self) -> serde_json::Value {
@@ -67,11 +74,11 @@ impl Down {
 pub enum FleetError {
     /// Hosts did not answer; nothing was changed anywhere.
     #[error("{}\nnothing was changed on any host (--partial applies what it can on the hosts that answer)",
-        .0.iter().map(|d| format!("host {} ({}) did not answer: {}", d.name, d.uri, d.why)).collect::<Vec<_>>().join("\n"))]
+        .0.iter().map(|d| format!("host {d} did not answer: {}", d.why)).collect::<Vec<_>>().join("\n"))]
     Down(Vec<Down>),
     /// No host answered.
     #[error("no host of the cluster answered:\n{}",
-        .0.iter().map(|d| format!("  {} ({}): {}", d.name, d.uri, d.why)).collect::<Vec<_>>().join("\n"))]
+        .0.iter().map(|d| format!("  {d}: {}", d.why)).collect::<Vec<_>>().join("\n"))]
     NoneUp(Vec<Down>),
     /// Nodes the spec pins to one host exist on another.
     #[error("{}\nnothing was changed; apply does not move nodes between hosts: destroy the \
@@ -162,15 +169,19 @@ impl Fleet {
 /// each, the nodes of this cluster it has and its free memory, or why
 /// it did not answer.
 fn connect_all(cluster: &Cluster) -> Vec<Result<Seen, String>> {
+    at_once(&cluster.hosts, |h| look(cluster, h))
+}
+
+/// `f` of every item, each on its own thread (one per host: their calls
+/// wait on the network, not on this machine), in the items' order. A
+/// thread that panicked panics the caller.
+pub fn at_once<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = cluster
-            .hosts
-            .iter()
-            .map(|h| scope.spawn(move || look(cluster, h)))
-            .collect();
+        let f = &f;
+        let handles: Vec<_> = items.iter().map(|i| scope.spawn(move || f(i))).collect();
         handles
             .into_iter()
-            .map(|t| t.join().unwrap_or_else(|_| Err("panicked".into())))
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }

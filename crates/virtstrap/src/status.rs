@@ -25,6 +25,17 @@ pub struct Sizes {
     pub disk_bytes: Option<u64>,
 }
 
+impl Sizes {
+    /// What the spec gives `node`.
+    pub fn of_spec(node: &crate::spec::Node) -> Sizes {
+        Sizes {
+            vcpus: Some(node.vcpus),
+            memory_mib: Some(node.memory_mib),
+            disk_bytes: Some(node.disk.size_bytes),
+        }
+    }
+}
+
 /// One node's row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeStatus {
@@ -63,11 +74,7 @@ pub fn status(
     let mut rows = Vec::with_capacity(c.nodes.len());
     for (node, address) in c.nodes.iter().zip(addresses) {
         let domain = c.domain_name(node);
-        let spec = Sizes {
-            vcpus: Some(node.vcpus),
-            memory_mib: Some(node.memory_mib),
-            disk_bytes: Some(node.disk.size_bytes),
-        };
+        let spec = Sizes::of_spec(node);
         let actual = backend
             .domain(&domain)?
             .map(|d| ActualDomain::from_state(&d));
@@ -142,11 +149,7 @@ impl NodeStatus {
             node: node.name.clone(),
             domain: c.domain_name(node),
             state: "unknown",
-            spec: Sizes {
-                vcpus: Some(node.vcpus),
-                memory_mib: Some(node.memory_mib),
-                disk_bytes: Some(node.disk.size_bytes),
-            },
+            spec: Sizes::of_spec(node),
             host: Sizes::default(),
             drift: Vec::new(),
             mac: node.networks.first().map(|n| nic_mac(c, &node.name, n)),

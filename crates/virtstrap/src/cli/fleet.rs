@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::apply;
 use crate::apply::lock::{with_lock, LockOptions};
-use crate::fleet::{Fleet, Member};
+use crate::fleet::{at_once, Fleet, Member};
 use crate::plan::{Desired, Plan, PlanError, Step};
 use crate::spec::Cluster;
 
@@ -35,18 +35,8 @@ pub(super) fn plans(
     wants: &[Desired],
     make: &(dyn Fn(&Member, &Desired) -> Result<Plan, PlanError> + Sync),
 ) -> Result<Vec<Plan>> {
-    let results: Vec<Result<Plan, PlanError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = fleet
-            .members
-            .iter()
-            .zip(wants)
-            .map(|(m, w)| scope.spawn(move || make(m, w)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a host's planning thread panicked"))
-            .collect()
-    });
+    let pairs: Vec<(&Member, &Desired)> = fleet.members.iter().zip(wants).collect();
+    let results = at_once(&pairs, |(m, w)| make(m, w));
     let mut plans = Vec::new();
     let mut conflicts = Vec::new();
     for (m, r) in fleet.members.iter().zip(results) {
@@ -103,12 +93,7 @@ fn left_out(fleet: &Fleet) -> Vec<String> {
     let mut out: Vec<String> = fleet
         .down
         .iter()
-        .map(|d| {
-            format!(
-                "skipped host {} ({}): it did not answer: {}",
-                d.name, d.uri, d.why
-            )
-        })
+        .map(|d| format!("skipped host {d}: it did not answer: {}", d.why))
         .collect();
     if !fleet.unplaced.is_empty() {
         out.push(format!(
@@ -252,7 +237,7 @@ pub(super) fn unreached(fleet: &Fleet, verb: &str) -> Result<()> {
     let hosts: Vec<String> = fleet
         .down
         .iter()
-        .map(|d| format!("{} ({}): {}", d.name, d.uri, d.why))
+        .map(|d| format!("{d}: {}", d.why))
         .collect();
     Err(anyhow!(
         "{verb} did not reach host {}; its nodes are shown as unknown",
@@ -273,11 +258,7 @@ pub(super) fn unfinished(fleet: &Fleet, verb: &str) -> Result<()> {
         );
         return Ok(());
     }
-    let hosts: Vec<String> = fleet
-        .down
-        .iter()
-        .map(|d| format!("{} ({})", d.name, d.uri))
-        .collect();
+    let hosts: Vec<String> = fleet.down.iter().map(ToString::to_string).collect();
     Err(anyhow!(
         "{verb} did not reach host {}: whatever this cluster has there is left; run {verb} \
          again when it answers",

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::spec::size::human;
 use crate::status::{status, NodeStatus, Sizes};
 
-use crate::fleet::Fleet;
+use crate::fleet::{at_once, Fleet};
 use crate::spec::Cluster;
 
 use super::host::{Format, HostArgs, Opened};
@@ -49,19 +49,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 /// the nodes a host that did not answer may have are `unknown`, and the
 /// command then fails naming that host.
 fn run_fleet(cluster: &Cluster, fleet: &Fleet, format: Format) -> anyhow::Result<()> {
-    let read: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = fleet
-            .members
-            .iter()
-            .map(|m| {
-                let s = &m.session;
-                scope.spawn(move || status(&s.backend, &s.cluster, &s.host))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a host's status thread panicked"))
-            .collect()
+    let read = at_once(&fleet.members, |m| {
+        let s = &m.session;
+        status(&s.backend, &s.cluster, &s.host)
     });
     let mut by_node = std::collections::HashMap::new();
     for (m, rows) in fleet.members.iter().zip(read) {

@@ -15,7 +15,7 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use serde_json::json;
 
-use crate::fleet::Fleet;
+use crate::fleet::{at_once, Fleet};
 use crate::inventory::{self, Format as InventoryFormat};
 use crate::plan::Desired;
 use crate::render::host::console_log_path;
@@ -121,19 +121,12 @@ fn watch_all(
         ..Options::default()
     };
     let ui = Ui::new(&all, args.output);
-    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .iter()
-            .map(|(s, targets)| {
-                let ui = &ui;
-                scope.spawn(move || wait(&s.backend, targets, opts, stop, &|p| ui.show(p)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a host's wait panicked"))
-            .collect()
-    });
+    let outcomes: Vec<Outcome> = at_once(parts, |(s, targets)| {
+        wait(&s.backend, targets, opts, stop, &|p| ui.show(p))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     ui.finish();
     let stuck: Vec<&Outcome> = outcomes
         .iter()

@@ -139,8 +139,9 @@ impl Reader {
                 .join(", ")
         };
         match chosen {
-            Some(Where::Invalid) | None if hosts.is_empty() => Placement::Single,
+            // reported where it was read
             Some(Where::Invalid) => Placement::Single,
+            None if hosts.is_empty() => Placement::Single,
             None => {
                 let msg = format!(
                     "node {} runs on no host: give it host: (one of {}) or placement: spread",
